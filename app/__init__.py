@@ -1,0 +1,1 @@
+"""WeChat service-account backend for a securities brokerage."""

@@ -1,0 +1,1 @@
+"""Imports every feature's models so Alembic and tests see all tables."""

@@ -1,0 +1,1 @@
+"""Cross-cutting infrastructure: settings, database, Redis, logging, errors, security."""

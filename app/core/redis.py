@@ -1,0 +1,26 @@
+"""Redis connections: a real server, or the in-process stand-in for the embedded default."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis.asyncio as aioredis
+
+Redis = aioredis.Redis
+
+
+def create_redis(url: str) -> Redis:
+    """`memory://` gives fakeredis (Streams, Lua, SET NX behave like the server)."""
+    if url.startswith("memory://"):
+        import fakeredis  # noqa: PLC0415 - only the embedded default needs it
+
+        fake: Any = fakeredis.FakeAsyncRedis(decode_responses=False)
+        return fake  # type: ignore[no-any-return]
+    return aioredis.Redis.from_url(
+        url,
+        decode_responses=False,
+        socket_timeout=2.0,
+        socket_connect_timeout=2.0,
+        health_check_interval=30,
+        max_connections=256,
+    )

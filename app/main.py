@@ -1,0 +1,82 @@
+"""Application factory: builds the FastAPI app, its resources and background loops."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.core.config import Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.health import router as health_router
+from app.core.logging import configure_logging
+from app.core.metrics import RequestContextMiddleware
+from app.core.resources import Resources
+from app.core.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, resources: Resources | None = None) -> FastAPI:
+    """Build the app. Tests pass settings and (optionally) resources they own."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        res = resources or Resources.create(settings)
+        _publish_state(app, settings, res)
+        supervisor = Supervisor()
+        app.state.supervisor = supervisor
+        start_api_loops(app, supervisor)
+        if settings.worker_in_process:
+            start_worker_loops(app, supervisor)
+        log.info("app.started", extra={"environment": settings.environment})
+        try:
+            yield
+        finally:
+            await supervisor.stop()
+            await stop_api_services(app)
+            await res.close()
+
+    app = FastAPI(title="wxbroker", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(RequestContextMiddleware)
+    app.include_router(health_router)
+    include_features(app, settings)
+    return app
+
+
+def _publish_state(app: FastAPI, settings: Settings, res: Resources) -> None:
+    app.state.settings = settings
+    app.state.resources = res
+    app.state.engine = res.engine
+    app.state.sessionmaker = res.sessionmaker
+    app.state.redis = res.redis
+    app.state.http = res.http
+    app.state.clock = res.clock
+
+
+def include_features(app: FastAPI, settings: Settings) -> None:
+    """Composition root: mount every feature's routers (features never import each other)."""
+
+
+def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
+    """Loops every API process runs (e.g. the batched inbound-event recorder)."""
+
+
+async def stop_api_services(app: FastAPI) -> None:
+    """Flush what API-side loops buffered, after the supervisor stopped them."""
+
+
+def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
+    """Queue consumers; run by `wxbroker worker`, or in-process on the embedded default."""
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn factory entry point (`app.main:create_app_from_env`)."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_app(settings)
