@@ -1,1 +1,5 @@
 """Imports every feature's models so Alembic and tests see all tables."""
+
+import app.content.models
+import app.fans.models
+import app.webhook.models

@@ -1,0 +1,1 @@
+"""Content: keyword auto-replies, the welcome reply and the default reply."""

@@ -1,0 +1,1 @@
+"""Fans: who follows the account, since when, and from which QR scene."""

@@ -1,0 +1,1 @@
+"""The WeChat webhook: verify, parse, dedupe, route, answer within budget, record."""
