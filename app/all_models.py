@@ -1,5 +1,6 @@
 """Imports every feature's models so Alembic and tests see all tables."""
 
+# ruff: noqa: F401
 import app.content.models
 import app.fans.models
 import app.webhook.models
