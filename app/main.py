@@ -15,6 +15,7 @@ from app.core.logging import configure_logging
 from app.core.metrics import RequestContextMiddleware
 from app.core.resources import Resources
 from app.core.supervisor import Supervisor
+from app.wechat.client import create_wechat_client
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         res = resources or Resources.create(settings)
         _publish_state(app, settings, res)
+        app.state.wechat = create_wechat_client(settings, res.redis, res.http, clock=res.clock)
         supervisor = Supervisor()
         app.state.supervisor = supervisor
         start_api_loops(app, supervisor)
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         finally:
             await supervisor.stop()
             await stop_api_services(app)
+            await app.state.wechat.aclose()
             await res.close()
 
     app = FastAPI(title="wxbroker", version="0.1.0", lifespan=lifespan)
