@@ -1,0 +1,1 @@
+"""WeChat adapter: callback crypto, inbound message models, passive replies, API client."""
