@@ -3,4 +3,5 @@
 # ruff: noqa: F401
 import app.content.models
 import app.fans.models
+import app.push.models
 import app.webhook.models

@@ -1,0 +1,1 @@
+"""Push pipeline: outbox relay, Redis Streams worker, rate limiter, receipts, reconciler."""

@@ -1,0 +1,26 @@
+"""Domain errors of the push pipeline."""
+
+from __future__ import annotations
+
+from app.core.errors import Invalid, NotFound
+
+
+class AlertNotFoundError(NotFound):
+    code = "push.alert_not_found"
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"alert {alert_id} does not exist")
+
+
+class DeliveryNotFoundError(NotFound):
+    code = "push.delivery_not_found"
+
+    def __init__(self, delivery_id: int) -> None:
+        super().__init__(f"delivery {delivery_id} does not exist")
+
+
+class InvalidSeverityError(Invalid):
+    code = "push.invalid_severity"
+
+    def __init__(self, severity: str) -> None:
+        super().__init__(f"unknown severity {severity!r}")

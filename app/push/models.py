@@ -1,0 +1,128 @@
+"""Tables of the push pipeline: alert, delivery, delivery_event, cs_message."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.core.db import Base, BigIntPk, JsonType, UtcDateTime
+
+SEVERITY_CHECK = "severity IN ('critical', 'transactional', 'market', 'marketing')"
+DELIVERY_STATUS_CHECK = (
+    "status IN ('pending', 'queued', 'sending', 'sent', 'delivered', 'failed', 'expired')"
+)
+CS_STATUS_CHECK = "status IN ('pending', 'queued', 'sending', 'sent', 'failed')"
+
+
+class Alert(Base):
+    """One alert from a brokerage system or an ops broadcast (the ingest API extends it)."""
+
+    __tablename__ = "alert"
+    __table_args__ = (CheckConstraint(SEVERITY_CHECK, name="severity"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    source: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    # Market alerts go stale: past this instant a delivery is expired instead of sent.
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Delivery(Base):
+    """One template message to one fan for one alert; PostgreSQL is the truth of its status."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        UniqueConstraint("alert_id", "openid"),
+        Index("ix_delivery_status_next_attempt_at", "status", "next_attempt_at"),
+        CheckConstraint(DELIVERY_STATUS_CHECK, name="status"),
+        CheckConstraint(SEVERITY_CHECK, name="severity"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    alert_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), ForeignKey("alert.id", ondelete="CASCADE")
+    )
+    openid: Mapped[str] = mapped_column(String(64))
+    template_id: Mapped[str] = mapped_column(String(128))
+    data: Mapped[dict[str, str]] = mapped_column(JsonType)
+    url: Mapped[str | None] = mapped_column(String(1024))
+    # The lane: which stream carries the id, and so how soon it is sent.
+    severity: Mapped[str] = mapped_column(String(16))
+    # Server defaults let the fan-out's INSERT … SELECT name only the columns it computes.
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Copied from the alert so the worker's claim needs no join.
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    msgid: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    errcode: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sending_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    expired_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class DeliveryEvent(Base):
+    """History of a delivery's outcomes (sent, retry, failed, expired, delivered, re-queued)."""
+
+    __tablename__ = "delivery_event"
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"),
+        ForeignKey("delivery.id", ondelete="CASCADE"),
+        index=True,
+    )
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    errcode: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CsMessage(Base):
+    """A deferred customer-service reply (the webhook ran out of its 5 s budget)."""
+
+    __tablename__ = "cs_message"
+    __table_args__ = (
+        Index("ix_cs_message_status_next_attempt_at", "status", "next_attempt_at"),
+        CheckConstraint(CS_STATUS_CHECK, name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    openid: Mapped[str] = mapped_column(String(64))
+    message: Mapped[dict[str, Any]] = mapped_column(JsonType)
+    reason: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), server_default=text("'pending'"))
+    attempts: Mapped[int] = mapped_column(Integer, server_default=text("0"))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    errcode: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
+    queued_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sending_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

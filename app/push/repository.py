@@ -1,0 +1,379 @@
+"""SQL of the push pipeline: bulk status transitions on `delivery` and `cs_message`.
+
+Every transition is one statement over a batch of ids and is guarded by the status it leaves
+(`UPDATE … WHERE status = …`), so two workers, a relay and a reconciler can race safely.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.repository import Repository
+from app.push.constants import CS_LANE, DeliveryStatus
+from app.push.models import Alert, CsMessage, Delivery, DeliveryEvent
+
+DELIVERY = cast(Table, Delivery.__table__)
+CS_MESSAGE = cast(Table, CsMessage.__table__)
+DELIVERY_EVENT = cast(Table, DeliveryEvent.__table__)
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A row this worker holds (status `sending`) until `lease_until`: the fencing token."""
+
+    id: int
+    openid: str
+    attempts: int
+    created_at: datetime
+    lease_until: datetime
+    template_id: str = ""
+    data: dict[str, str] | None = None
+    url: str | None = None
+    message: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    """The outcome of one send, as the worker records it."""
+
+    id: int
+    lease_until: datetime
+    status: str
+    attempts: int
+    msgid: int | None = None
+    errcode: int | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    detail: str | None = None
+
+
+class AlertRepository(Repository[Alert]):
+    async def get(self, alert_id: int) -> Alert | None:
+        return await self.session.get(Alert, alert_id)
+
+
+class QueueRepository:
+    """Status transitions shared by `delivery` (template sends) and `cs_message` (CS sends)."""
+
+    def __init__(self, session: AsyncSession, table: Table) -> None:
+        self.session = session
+        self.t = table
+        self.has_history = table is DELIVERY
+
+    async def mark_queued(
+        self, *, now: datetime, lease_until: datetime, limit: int, after_id: int = 0
+    ) -> list[tuple[int, str]]:
+        """pending → queued for due rows (oldest first); returns (id, lane). Skips locked rows."""
+        t = self.t
+        due = or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
+        picked = (
+            select(t.c.id)
+            .where(t.c.status == DeliveryStatus.PENDING, due, t.c.id > after_id)
+            .order_by(t.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        lane = t.c.severity if self.has_history else literal(CS_LANE)
+        stmt = (
+            update(t)
+            .where(t.c.id.in_(picked))
+            .values(status=DeliveryStatus.QUEUED, queued_at=now, lease_until=lease_until)
+            .returning(t.c.id, lane)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return sorted((int(r[0]), str(r[1])) for r in rows)
+
+    async def mark_ids_queued(
+        self, ids: Sequence[int], *, now: datetime, lease_until: datetime
+    ) -> list[int]:
+        """pending → queued for these ids (a producer relaying what it just committed)."""
+        t = self.t
+        stmt = (
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == DeliveryStatus.PENDING)
+            .values(status=DeliveryStatus.QUEUED, queued_at=now, lease_until=lease_until)
+            .returning(t.c.id)
+        )
+        return sorted(int(i) for i in (await self.session.scalars(stmt)).all())
+
+    async def unqueue(self, ids: Sequence[int]) -> None:
+        """queued → pending: the XADD failed, so the relay must try again."""
+        t = self.t
+        stmt = (
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == DeliveryStatus.QUEUED)
+            .values(status=DeliveryStatus.PENDING, lease_until=None)
+        )
+        await self.session.execute(stmt)
+
+    async def defer(self, ids: Sequence[int], *, until: datetime) -> list[int]:
+        """queued → pending until `until` (sending is paused, e.g. 45009 until midnight)."""
+        t = self.t
+        stmt = (
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == DeliveryStatus.QUEUED)
+            .values(status=DeliveryStatus.PENDING, next_attempt_at=until, lease_until=None)
+            .returning(t.c.id)
+        )
+        return [int(i) for i in (await self.session.scalars(stmt)).all()]
+
+    async def expire(self, ids: Sequence[int], *, now: datetime) -> list[int]:
+        """queued → expired for rows past `expires_at` (stale market alerts)."""
+        t = self.t
+        stmt = (
+            update(t)
+            .where(
+                t.c.id.in_(ids),
+                t.c.status == DeliveryStatus.QUEUED,
+                t.c.expires_at.is_not(None),
+                t.c.expires_at <= now,
+            )
+            .values(status=DeliveryStatus.EXPIRED, expired_at=now, lease_until=None)
+            .returning(t.c.id)
+        )
+        expired = [int(i) for i in (await self.session.scalars(stmt)).all()]
+        await self.add_events(
+            [
+                (i, DeliveryStatus.QUEUED, DeliveryStatus.EXPIRED, None, "expires_at passed")
+                for i in expired
+            ],
+            at=now,
+        )
+        return expired
+
+    async def claim(
+        self, ids: Sequence[int], *, now: datetime, lease_until: datetime
+    ) -> list[Claimed]:
+        """queued → sending with a lease (or take over a `sending` row whose lease ran out)."""
+        t = self.t
+        takeable = or_(
+            t.c.status == DeliveryStatus.QUEUED,
+            and_(t.c.status == DeliveryStatus.SENDING, t.c.lease_until < now),
+        )
+        payload = [t.c.template_id, t.c.data, t.c.url] if self.has_history else [t.c.message]
+        stmt = (
+            update(t)
+            .where(t.c.id.in_(ids), takeable)
+            .values(status=DeliveryStatus.SENDING, sending_at=now, lease_until=lease_until)
+            .returning(t.c.id, t.c.openid, t.c.attempts, t.c.created_at, *payload)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [self._claimed(row, lease_until) for row in rows]
+
+    def _claimed(self, row: Any, lease_until: datetime) -> Claimed:
+        base: dict[str, Any] = {
+            "id": int(row.id),
+            "openid": row.openid,
+            "attempts": int(row.attempts),
+            "created_at": row.created_at,
+            "lease_until": lease_until,
+        }
+        if self.has_history:
+            return Claimed(**base, template_id=row.template_id, data=row.data, url=row.url)
+        return Claimed(**base, message=row.message)
+
+    async def record(self, transitions: Sequence[Transition], *, now: datetime) -> None:
+        """sending → sent | pending (retry) | failed, fenced by the claim's lease."""
+        if not transitions:
+            return
+        t = self.t
+        values: dict[str, Any] = {
+            "status": bindparam("p_status"),
+            "attempts": bindparam("p_attempts"),
+            "errcode": bindparam("p_errcode"),
+            "error": bindparam("p_error"),
+            "next_attempt_at": bindparam("p_next", type_=t.c.next_attempt_at.type),
+            "sent_at": func.coalesce(bindparam("p_sent_at", type_=t.c.sent_at.type), t.c.sent_at),
+            "failed_at": bindparam("p_failed_at", type_=t.c.failed_at.type),
+            "lease_until": None,
+        }
+        if self.has_history:
+            values["msgid"] = func.coalesce(bindparam("p_msgid", type_=t.c.msgid.type), t.c.msgid)
+        stmt = (
+            update(t)
+            .where(
+                t.c.id == bindparam("p_id"),
+                t.c.status == DeliveryStatus.SENDING,
+                t.c.lease_until == bindparam("p_lease", type_=t.c.lease_until.type),
+            )
+            .values(**values)
+        )
+        params = [self._params(tr, now) for tr in transitions]
+        await self.session.execute(stmt, params)
+        await self.add_events(
+            [
+                (tr.id, DeliveryStatus.SENDING, tr.status, tr.errcode, tr.detail)
+                for tr in transitions
+            ],
+            at=now,
+        )
+
+    def _params(self, tr: Transition, now: datetime) -> dict[str, Any]:
+        params: dict[str, Any] = {
+            "p_id": tr.id,
+            "p_lease": tr.lease_until,
+            "p_status": tr.status,
+            "p_attempts": tr.attempts,
+            "p_errcode": tr.errcode,
+            "p_error": (tr.error or "")[:255] or None,
+            "p_next": tr.next_attempt_at,
+            "p_sent_at": now if tr.status == DeliveryStatus.SENT else None,
+            "p_failed_at": now if tr.status == DeliveryStatus.FAILED else None,
+        }
+        if self.has_history:
+            params["p_msgid"] = tr.msgid
+        return params
+
+    async def requeue_stuck(
+        self, *, now: datetime, limit: int, every_queued: bool = False
+    ) -> list[int]:
+        """queued/sending past the lease → pending, so the relay sends the ids to Redis again.
+
+        `every_queued`: Redis lost its data, so no queued row is in a stream any more.
+        """
+        t = self.t
+        stuck_queued: ColumnElement[bool] = t.c.status == DeliveryStatus.QUEUED
+        if not every_queued:
+            stuck_queued = and_(stuck_queued, t.c.lease_until < now)
+        stuck_sending = and_(t.c.status == DeliveryStatus.SENDING, t.c.lease_until < now)
+        ids = await self._requeue(stuck_queued, DeliveryStatus.QUEUED, now=now, limit=limit)
+        ids += await self._requeue(stuck_sending, DeliveryStatus.SENDING, now=now, limit=limit)
+        return sorted(ids)
+
+    async def _requeue(
+        self, stuck: ColumnElement[bool], from_status: str, *, now: datetime, limit: int
+    ) -> list[int]:
+        t = self.t
+        picked = (
+            select(t.c.id).where(stuck).limit(limit).with_for_update(skip_locked=True)
+        ).scalar_subquery()
+        stmt = (
+            update(t)
+            .where(t.c.id.in_(picked), t.c.status == from_status)
+            .values(status=DeliveryStatus.PENDING, lease_until=None, next_attempt_at=None)
+            .returning(t.c.id)
+        )
+        ids = [int(i) for i in (await self.session.scalars(stmt)).all()]
+        detail = "re-queued by the reconciler"
+        await self.add_events(
+            [(i, from_status, DeliveryStatus.PENDING, None, detail) for i in ids], at=now
+        )
+        return ids
+
+    async def redrive(self, ids: Sequence[int], *, now: datetime) -> list[int]:
+        """failed → pending with a fresh attempt budget (dead-letter re-drive)."""
+        t = self.t
+        stmt = (
+            update(t)
+            .where(t.c.id.in_(ids), t.c.status == DeliveryStatus.FAILED)
+            .values(
+                status=DeliveryStatus.PENDING,
+                attempts=0,
+                next_attempt_at=None,
+                failed_at=None,
+                errcode=None,
+                error=None,
+            )
+            .returning(t.c.id)
+        )
+        redriven = sorted(int(i) for i in (await self.session.scalars(stmt)).all())
+        await self.add_events(
+            [
+                (i, DeliveryStatus.FAILED, DeliveryStatus.PENDING, None, "re-driven")
+                for i in redriven
+            ],
+            at=now,
+        )
+        return redriven
+
+    async def add_events(
+        self, events: Sequence[tuple[int, str, str, int | None, str | None]], *, at: datetime
+    ) -> None:
+        if not self.has_history or not events:
+            return
+        rows = [
+            {
+                "delivery_id": i,
+                "from_status": src,
+                "to_status": dst,
+                "errcode": code,
+                "detail": (detail or "")[:255] or None,
+                "at": at,
+            }
+            for i, src, dst, code, detail in events
+        ]
+        await self.session.execute(insert(DELIVERY_EVENT), rows)
+
+    async def count_by_status(self, **where: Any) -> dict[str, int]:
+        t = self.t
+        conditions = [t.c[name] == value for name, value in where.items()]
+        stmt = select(t.c.status, func.count()).where(*conditions).group_by(t.c.status)
+        return {str(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
+
+
+class DeliveryRepository(Repository[Delivery]):
+    async def get(self, delivery_id: int) -> Delivery | None:
+        return await self.session.get(Delivery, delivery_id)
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(DELIVERY), list(rows))
+
+    async def list_ids_for_alert(self, alert_id: int) -> list[int]:
+        stmt = select(Delivery.id).where(Delivery.alert_id == alert_id).order_by(Delivery.id)
+        return list((await self.session.scalars(stmt)).all())
+
+    async def list_lanes(self, ids: Sequence[int]) -> list[tuple[int, str]]:
+        stmt = select(Delivery.id, Delivery.severity).where(Delivery.id.in_(ids))
+        return sorted((int(i), str(lane)) for i, lane in (await self.session.execute(stmt)).all())
+
+    async def list_events(self, delivery_id: int) -> list[DeliveryEvent]:
+        stmt = (
+            select(DeliveryEvent)
+            .where(DeliveryEvent.delivery_id == delivery_id)
+            .order_by(DeliveryEvent.id)
+        )
+        return list((await self.session.scalars(stmt)).all())
+
+    async def apply_receipt(self, *, msgid: int, delivered: bool, now: datetime) -> list[int]:
+        """sent → delivered | failed for the delivery WeChat gave this msgid (idempotent)."""
+        target = DeliveryStatus.DELIVERED if delivered else DeliveryStatus.FAILED
+        stamp = {"delivered_at": now} if delivered else {"failed_at": now}
+        stmt = (
+            update(DELIVERY)
+            .where(DELIVERY.c.msgid == msgid, DELIVERY.c.status == DeliveryStatus.SENT)
+            .values(status=target, **stamp)
+            .returning(DELIVERY.c.id)
+        )
+        return [int(i) for i in (await self.session.scalars(stmt)).all()]
+
+    async def exists_msgid(self, msgid: int) -> bool:
+        stmt = select(DELIVERY.c.id).where(DELIVERY.c.msgid == msgid).limit(1)
+        return (await self.session.scalar(stmt)) is not None
+
+
+class CsMessageRepository(Repository[CsMessage]):
+    async def get(self, message_id: int) -> CsMessage | None:
+        return await self.session.get(CsMessage, message_id)
+
+
+def queue_repository(session: AsyncSession, *, cs: bool) -> QueueRepository:
+    return QueueRepository(session, CS_MESSAGE if cs else DELIVERY)

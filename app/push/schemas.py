@@ -1,0 +1,45 @@
+"""Response shapes of the push status API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+
+class AlertStatusRead(BaseModel):
+    alert_id: int
+    type: str
+    severity: str
+    total: int
+    counts: dict[str, int]
+
+
+class DeliveryEventRead(BaseModel):
+    from_status: str
+    to_status: str
+    errcode: int | None
+    detail: str | None
+    at: datetime
+
+
+class DeliveryRead(BaseModel):
+    id: int
+    alert_id: int
+    openid: str  # masked
+    template_id: str
+    severity: str
+    status: str
+    attempts: int
+    msgid: int | None
+    errcode: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    queued_at: datetime | None
+    sending_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    failed_at: datetime | None
+    expired_at: datetime | None
+    history: list[DeliveryEventRead]

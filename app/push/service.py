@@ -1,0 +1,238 @@
+"""Push pipeline services: create deliveries, enqueue deferred CS replies, status, re-drive."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.db import insert_ignoring_conflicts, unit_of_work
+from app.core.redis import Redis
+from app.core.security import mask_openid
+from app.core.time import Clock, SystemClock
+from app.push import stream
+from app.push.constants import DeliveryStatus, Kind, PushConfig, Severity
+from app.push.errors import AlertNotFoundError, DeliveryNotFoundError, InvalidSeverityError
+from app.push.models import Alert, CsMessage
+from app.push.receipts import handle_template_receipt
+from app.push.relay import publish_or_unqueue
+from app.push.repository import (
+    DELIVERY,
+    AlertRepository,
+    CsMessageRepository,
+    DeliveryRepository,
+    queue_repository,
+)
+from app.push.schemas import AlertStatusRead, DeliveryEventRead, DeliveryRead
+
+log = logging.getLogger(__name__)
+DEFAULT_CONFIG = PushConfig()
+
+__all__ = [
+    "create_alert",
+    "create_deliveries",
+    "enqueue_customer_service_reply",
+    "get_alert_status",
+    "get_delivery",
+    "handle_template_receipt",
+    "publish_now",
+    "redrive_dead_letters",
+]
+
+
+async def create_alert(
+    session: AsyncSession,
+    *,
+    alert_type: str,
+    severity: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None = None,
+    source: str | None = None,
+    expires_at: datetime | None = None,
+) -> Alert:
+    """Add an alert row (flushed, not committed)."""
+    if severity not in set(Severity):
+        raise InvalidSeverityError(severity)
+    alert = Alert(
+        type=alert_type,
+        severity=severity,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        source=source,
+        expires_at=expires_at,
+    )
+    return await AlertRepository(session).add(alert)
+
+
+async def create_deliveries(
+    session: AsyncSession,
+    *,
+    alert: Alert,
+    template_id: str,
+    recipients: Sequence[tuple[str, dict[str, str]]],
+    url: str | None = None,
+) -> int:
+    """Add `pending` deliveries of an alert for (openid, template data) pairs; a replay adds none.
+
+    The fan-out of issue #6 replaces this loop with one INSERT … SELECT into the same table.
+    """
+    rows = [
+        {
+            "alert_id": alert.id,
+            "openid": openid,
+            "template_id": template_id,
+            "data": data,
+            "url": url,
+            "severity": alert.severity,
+            "expires_at": alert.expires_at,
+        }
+        for openid, data in recipients
+    ]
+    if not rows:
+        return 0
+    dialect = session.get_bind().dialect.name
+    stmt = insert_ignoring_conflicts(dialect, DELIVERY, ["alert_id", "openid"])
+    result = await session.execute(stmt.returning(DELIVERY.c.id), rows)
+    return len(result.all())
+
+
+async def publish_now(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    *,
+    kind: Kind,
+    ids: Sequence[int],
+    clock: Clock | None = None,
+    config: PushConfig = DEFAULT_CONFIG,
+) -> list[int]:
+    """Relay committed pending rows right away instead of waiting for the relay loop's tick.
+
+    Call after the producing transaction committed. On a Redis error the rows stay pending and
+    the relay loop retries; returns the ids that reached Redis.
+    """
+    now = (clock or SystemClock()).now()
+    lease_until = now + timedelta(seconds=config.queue_lease_s)
+    async with unit_of_work(sessionmaker) as session:
+        repo = queue_repository(session, cs=kind is Kind.CS)
+        queued = await repo.mark_ids_queued(ids, now=now, lease_until=lease_until)
+        lanes = await _lanes_of(session, kind, queued)
+    if not queued:
+        return []
+    await publish_or_unqueue(sessionmaker, redis, kind, lanes, config=config)
+    return queued
+
+
+async def _lanes_of(session: AsyncSession, kind: Kind, ids: list[int]) -> list[tuple[int, str]]:
+    if kind is Kind.CS:
+        return [(i, "cs") for i in ids]
+    return await DeliveryRepository(session).list_lanes(ids)
+
+
+async def enqueue_customer_service_reply(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    *,
+    openid: str,
+    message: dict[str, Any],
+    reason: str,
+    clock: Clock | None = None,
+    config: PushConfig = DEFAULT_CONFIG,
+) -> int:
+    """Commit a deferred customer-service reply, then queue it for the worker; returns its id.
+
+    `message` is `Reply.to_custom_message()`. If Redis is down the row stays `pending` and the
+    relay loop queues it later; the reply is never lost once this returns.
+    """
+    async with unit_of_work(sessionmaker) as session:
+        row = await CsMessageRepository(session).add(
+            CsMessage(openid=openid, message=message, reason=reason[:64])
+        )
+        message_id = row.id
+    try:
+        await publish_now(
+            sessionmaker, redis, kind=Kind.CS, ids=[message_id], clock=clock, config=config
+        )
+    except (RedisError, SQLAlchemyError):  # the row is committed; the relay loop queues it
+        log.warning(
+            "push.cs.enqueue_deferred",
+            extra={"openid": mask_openid(openid), "cs_message_id": message_id},
+            exc_info=True,
+        )
+    log.info(
+        "push.cs.enqueued",
+        extra={"openid": mask_openid(openid), "cs_message_id": message_id, "reason": reason},
+    )
+    return message_id
+
+
+async def get_alert_status(session: AsyncSession, alert_id: int) -> AlertStatusRead:
+    """Delivery counts by status for one alert."""
+    alert = await AlertRepository(session).get(alert_id)
+    if alert is None:
+        raise AlertNotFoundError(alert_id)
+    counts = await queue_repository(session, cs=False).count_by_status(alert_id=alert_id)
+    full = {status.value: counts.get(status.value, 0) for status in DeliveryStatus}
+    return AlertStatusRead(
+        alert_id=alert.id,
+        type=alert.type,
+        severity=alert.severity,
+        total=sum(full.values()),
+        counts=full,
+    )
+
+
+async def get_delivery(session: AsyncSession, delivery_id: int) -> DeliveryRead:
+    """A delivery with its timestamps and outcome history."""
+    deliveries = DeliveryRepository(session)
+    delivery = await deliveries.get(delivery_id)
+    if delivery is None:
+        raise DeliveryNotFoundError(delivery_id)
+    events = await deliveries.list_events(delivery_id)
+    fields = {
+        name: getattr(delivery, name) for name in DeliveryRead.model_fields if name != "history"
+    }
+    fields["openid"] = mask_openid(delivery.openid)
+    fields["history"] = [
+        DeliveryEventRead(
+            from_status=e.from_status,
+            to_status=e.to_status,
+            errcode=e.errcode,
+            detail=e.detail,
+            at=e.at,
+        )
+        for e in events
+    ]
+    return DeliveryRead(**fields)
+
+
+async def redrive_dead_letters(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    *,
+    clock: Clock | None = None,
+    limit: int = 1000,
+) -> int:
+    """Put dead-lettered rows back to `pending` with a fresh attempt budget; returns the count.
+
+    Rows are reset in PostgreSQL first and only then trimmed from the list, so a crash in
+    between re-drives twice at worst (harmless: only `failed` rows are reset).
+    """
+    now = (clock or SystemClock()).now()
+    members, raw_count = await stream.peek_dead_letters(redis, limit)
+    if raw_count == 0:
+        return 0
+    redriven = 0
+    async with unit_of_work(sessionmaker) as session:
+        for kind in (Kind.DELIVERY, Kind.CS):
+            ids = [i for k, i in members if k is kind]
+            if ids:
+                repo = queue_repository(session, cs=kind is Kind.CS)
+                redriven += len(await repo.redrive(ids, now=now))
+    await stream.drop_dead_letters(redis, raw_count)
+    log.info("push.dead_letter.redriven", extra={"count": redriven})
+    return redriven
