@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 
 from fastapi import FastAPI
 
+from app.content import handlers as content_handlers
+from app.content import service as content_service
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.health import router as health_router
@@ -15,6 +18,9 @@ from app.core.logging import configure_logging
 from app.core.metrics import RequestContextMiddleware
 from app.core.resources import Resources
 from app.core.supervisor import Supervisor
+from app.fans import service as fans_service
+from app.webhook import router as webhook_router
+from app.webhook import service as webhook_service
 from app.wechat.client import create_wechat_client
 
 log = logging.getLogger(__name__)
@@ -64,14 +70,29 @@ def _publish_state(app: FastAPI, settings: Settings, res: Resources) -> None:
 
 def include_features(app: FastAPI, settings: Settings) -> None:
     """Composition root: mount every feature's routers (features never import each other)."""
+    wechat_router = webhook_service.WeChatRouter()
+    app.state.wechat_router = wechat_router
+    app.state.keyword_cache = content_service.KeywordCache()
+    content_handlers.register(wechat_router, keywords=app.state.keyword_cache)
+    app.include_router(webhook_router.router)
 
 
 def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
     """Loops every API process runs (e.g. the batched inbound-event recorder)."""
+    webhook = webhook_service.create_webhook_service(app.state)
+    webhook.recorder.add_listener(fans_service.apply_inbound_records)
+    app.state.webhook = webhook
+    supervisor.start("webhook.recorder", webhook.recorder.run)
+    keywords = app.state.keyword_cache
+    supervisor.start("content.keywords", partial(keywords.run, app.state.sessionmaker))
 
 
 async def stop_api_services(app: FastAPI) -> None:
     """Flush what API-side loops buffered, after the supervisor stopped them."""
+    webhook = getattr(app.state, "webhook", None)
+    if webhook is not None:
+        await webhook.drain()
+        await webhook.recorder.flush()
 
 
 def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
