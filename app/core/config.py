@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     recorder_batch_size: int = 500
 
     brokerage_api_base_url: str = ""
+    brokerage_api_key: SecretStr = SecretStr("")
+    brokerage_http_timeout_s: float = 3.0
+    # Sandbox counter only: nightly window answered with the "maintenance" error (Beijing time).
+    brokerage_sandbox_maintenance_window: str = "23:30-00:30"
+    # Empty: the sandbox SMS API under /_sim/broker/sms (dev); the provider's URL otherwise.
+    sms_api_base_url: str = ""
+    sms_api_key: SecretStr = SecretStr("")
+    sms_sign_name: str = "示例证券"
+    sms_http_timeout_s: float = 3.0
     ingest_hmac_secrets: SecretStr = SecretStr("changeme")
 
     # Embedded default: run the worker loops inside the API process.
@@ -107,6 +116,12 @@ class Settings(BaseSettings):
         if self.brokerage_api_base_url:
             return self.brokerage_api_base_url.rstrip("/")
         return f"{self.base_url}/_sim/broker"
+
+    @property
+    def effective_sms_api_base_url(self) -> str:
+        if self.sms_api_base_url:
+            return self.sms_api_base_url.rstrip("/")
+        return f"{self.base_url}/_sim/broker/sms"
 
     @property
     def worker_in_process(self) -> bool:

@@ -1,0 +1,1 @@
+"""Brokerage counter adapter: gateway Protocol, httpx client, in-memory fake, demo data."""
