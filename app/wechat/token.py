@@ -20,7 +20,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from app.core.redis import Redis
 from app.core.time import Clock, SystemClock
-from app.wechat.errors import ErrorKind, TokenUnavailableError, WeChatApiError
+from app.wechat.errors import ErrorKind, TokenUnavailableError, WeChatApiError, WeChatError
 
 log = logging.getLogger(__name__)
 
@@ -99,20 +99,25 @@ class SharedCredential:
         self._cad = redis.register_script(_COMPARE_AND_DELETE)
         self._release = redis.register_script(_RELEASE_LOCK)
         self.fetch_count = 0  # fetches this process made (observability and tests)
+        self.refreshing: asyncio.Task[None] | None = None  # a running early refresh
 
     async def get(self) -> str:
         """A valid credential: memo, Redis, another process's refresh, or our own fetch."""
-        now = self._clock.timestamp()
         memo = self._memo
-        if memo is not None and now < memo.fresh_until:
+        if memo is not None and self._clock.timestamp() < memo.fresh_until:
             return memo.value
+        # One coroutine per process goes to Redis (or WeChat); the others share its answer.
+        return await self._single_flight(self._load)
+
+    async def _load(self) -> str:
+        now = self._clock.timestamp()
         if now < self._redis_down_until:
-            return await self._get_local(now)
+            return await self._load_local(now)
         try:
-            return await self._get_shared(now)
+            return await self._load_shared(now)
         except REDIS_DOWN as exc:
             self._mark_redis_down(exc)
-            return await self._get_local(self._clock.timestamp())
+            return await self._load_local(self._clock.timestamp())
 
     async def invalidate(self, failed: str) -> None:
         """WeChat rejected `failed`: forget it here and in Redis, unless already replaced."""
@@ -127,6 +132,11 @@ class SharedCredential:
             return
         log.info("wechat.credential.invalidated", extra={"key": self.key, "deleted": deleted})
 
+    @property
+    def using_local_fallback(self) -> bool:
+        """True while Redis is considered down and this process serves its own credential."""
+        return self._clock.timestamp() < self._redis_down_until
+
     async def peek(self) -> str | None:
         """The value stored in Redis right now (no refresh); None when absent."""
         raw = await self._redis.hget(self.key, "v")
@@ -134,19 +144,18 @@ class SharedCredential:
 
     # -- shared (Redis) mode -------------------------------------------------------------
 
-    async def _get_shared(self, now: float) -> str:
+    async def _load_shared(self, now: float) -> str:
         stored = await self._read_stored()
         if stored is None:
-            return await self._single_flight(self._refresh_or_wait)
+            return await self._refresh_or_wait()
         memo = self._memo
-        if memo is not None and now >= memo.refresh_at and self._inflight is None:
-            # Ahead of expiry: one process refreshes, everyone keeps using the current value.
-            with contextlib.suppress(TokenUnavailableError):
-                return await self._single_flight(self._refresh_ahead)
+        if memo is not None and now >= memo.refresh_at:
+            # Ahead of expiry: refresh in the background, keep serving the current value.
+            self._start_background(self._refresh_ahead)
         return stored
 
     async def _single_flight(self, work: Callable[[], Awaitable[str]]) -> str:
-        """Coroutines of this process share one refresh instead of queueing their own."""
+        """Coroutines of this process share one load instead of queueing their own."""
         task = self._inflight
         if task is None:
             task = asyncio.ensure_future(work())
@@ -158,6 +167,22 @@ class SharedCredential:
         self._inflight = None
         if not task.cancelled():
             task.exception()  # retrieved by every awaiter; this silences "never retrieved"
+
+    def _start_background(self, work: Callable[[], Awaitable[str]]) -> None:
+        if self.refreshing is None or self.refreshing.done():
+            self.refreshing = asyncio.ensure_future(self._quietly(work))
+
+    async def _quietly(self, work: Callable[[], Awaitable[str]]) -> None:
+        """An early refresh that fails is not an outage: the current value still works."""
+        try:
+            await work()
+        except TokenUnavailableError:
+            pass  # another process is refreshing; its value shows up in Redis
+        except (WeChatError, *REDIS_DOWN) as exc:
+            log.warning(
+                "wechat.credential.early_refresh_failed",
+                extra={"key": self.key, "error": type(exc).__name__},
+            )
 
     async def _refresh_or_wait(self) -> str:
         """No stored value: take the lock and fetch, or wait for the process that has it."""
@@ -232,13 +257,14 @@ class SharedCredential:
 
     # -- local fallback (Redis unreachable) ----------------------------------------------
 
-    async def _get_local(self, now: float) -> str:
+    async def _load_local(self, now: float) -> str:
         memo = self._memo
-        if memo is not None and now < memo.refresh_at:
+        if memo is not None and now < memo.expires_at:
+            if now >= memo.refresh_at:
+                self._start_background(self._refresh_local)
+            memo.fresh_until = min(memo.refresh_at, memo.expires_at)
             return memo.value
-        if memo is not None and now < memo.expires_at and self._inflight is not None:
-            return memo.value  # a refresh is running; the current value still works
-        return await self._single_flight(self._refresh_local)
+        return await self._refresh_local()
 
     async def _refresh_local(self) -> str:
         now = self._clock.timestamp()

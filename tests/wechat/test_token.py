@@ -101,9 +101,26 @@ class TestRefreshAhead:
         a, b = make_credential(redis, issuer, clock), make_credential(redis, issuer, clock)
         assert await a.get() == "TOKEN-1"
         clock.advance(7200 - 60 - 300 + 1)  # inside the refresh-ahead window, still valid
+        assert await a.get() == "TOKEN-1"  # served at once; the refresh runs in the background
+        assert a.refreshing is not None
+        await a.refreshing
         assert await a.get() == "TOKEN-2"
         assert await b.get() == "TOKEN-2"
         assert issuer.calls == 2
+
+    async def test_failed_early_refresh_keeps_the_current_value(
+        self, redis: Redis, clock: FakeClock
+    ) -> None:
+        issuer = CountingIssuer()
+        credential = make_credential(redis, issuer, clock)
+        await credential.get()
+        clock.advance(7200 - 60 - 300 + 1)
+        issuer.fail_with = WeChatTransportError("/cgi-bin/stable_token", "timeout")
+        assert await credential.get() == "TOKEN-1"
+        assert credential.refreshing is not None
+        await credential.refreshing
+        assert await credential.get() == "TOKEN-1"
+        assert await redis.exists(f"{KEY}:lock") == 0
 
     async def test_memo_is_reused_without_redis_until_it_goes_stale(
         self, redis: Redis, clock: FakeClock
@@ -172,11 +189,24 @@ class TestConfigurationErrors:
         assert await make_credential(redis, issuer).get() == "TOKEN-2"
 
 
+class TestManyCallers:
+    async def test_a_burst_reads_redis_once_per_process(self, redis: Redis) -> None:
+        """500 callers with a stale memo must not open 500 Redis connections (pool limit)."""
+        issuer = CountingIssuer()
+        await make_credential(redis, issuer).get()
+        fresh = make_credential(redis, issuer)
+        results = await asyncio.gather(*(fresh.get() for _ in range(500)))
+        assert set(results) == {"TOKEN-1"}
+        assert fresh.fetch_count == 0
+        assert not fresh.using_local_fallback
+
+
 class TestRedisDown:
     async def test_falls_back_to_a_local_token(self, dead_redis: Redis, clock: FakeClock) -> None:
         issuer = CountingIssuer()
         credential = make_credential(dead_redis, issuer, clock)
         assert await credential.get() == "TOKEN-1"
+        assert credential.using_local_fallback
         assert await credential.get() == "TOKEN-1"
         clock.advance(10)  # past redis_retry_after_s: Redis is tried again, still down
         assert await credential.get() == "TOKEN-1"
@@ -194,7 +224,12 @@ class TestRedisDown:
         credential = make_credential(dead_redis, issuer, clock)
         await credential.get()
         clock.advance(7200 - 60 - 300 + 1)
+        assert await credential.get() == "TOKEN-1"
+        assert credential.refreshing is not None
+        await credential.refreshing
         assert await credential.get() == "TOKEN-2"
+        clock.advance(7200)  # and a value past its expiry is never served
+        assert await credential.get() == "TOKEN-3"
 
     async def test_concurrent_local_callers_share_one_fetch(self, dead_redis: Redis) -> None:
         issuer = CountingIssuer()
