@@ -1,0 +1,351 @@
+"""The push worker: XREADGROUP → claim → rate limit → send → record → ack.
+
+A batch is read lanes-first (critical before marketing), claimed in one UPDATE (queued →
+sending with a lease), sent with bounded concurrency and no transaction open, recorded in one
+transaction fenced by the lease, and acked only after that commit. A crash anywhere leaves the
+entries pending in the group (XAUTOCLAIM) and the rows leased (reconciler); a repeat send is
+dropped by WeChat because `client_msg_id` = delivery id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.db import unit_of_work
+from app.core.redis import Redis
+from app.core.supervisor import Supervisor
+from app.core.time import Clock, next_beijing_midnight
+from app.push import stream
+from app.push.constants import (
+    HEARTBEAT_PREFIX,
+    PAUSE_KEYS,
+    DeliveryStatus,
+    Kind,
+    PushConfig,
+)
+from app.push.metrics import PUSH_ERRORS, PUSH_LAG, PUSH_SENDS
+from app.push.ratelimit import RateLimiter
+from app.push.receipts import handle_template_receipt, take_early_receipts
+from app.push.reconciler import run_reconciler
+from app.push.relay import run_relay
+from app.push.repository import Claimed, Transition, queue_repository
+from app.push.sender import Outcome, OutcomeKind, PushWeChat, send_custom, send_template
+from app.push.stream import StreamEntry
+from app.wechat.errors import ErrorKind, WeChatError, retry_decision
+
+log = logging.getLogger(__name__)
+Sleep = Callable[[float], Awaitable[None]]
+
+
+def new_consumer_name() -> str:
+    """Unique per process start, so a restarted worker never inherits a dead one's PEL blindly."""
+    return f"{socket.gethostname()}-{os.getpid()}-{os.urandom(3).hex()}"
+
+
+@dataclass
+class WorkerContext:
+    redis: Redis
+    sessionmaker: async_sessionmaker[AsyncSession]
+    wechat: PushWeChat
+    clock: Clock
+    config: PushConfig = field(default_factory=PushConfig)
+    consumer: str = field(default_factory=new_consumer_name)
+    limiter: RateLimiter | None = None
+    rng: random.Random = field(default_factory=random.Random)
+    sleep: Sleep = asyncio.sleep
+    next_autoclaim_at: float = 0.0
+
+    @property
+    def block_ms(self) -> int | None:
+        return self.config.block_ms
+
+
+@dataclass
+class BatchResult:
+    """What the recording step decided, for the Redis side effects after the commit."""
+
+    dead: list[int] = field(default_factory=list)
+    pause_until: datetime | None = None
+    sent_msgids: list[int] = field(default_factory=list)
+
+
+async def run_once(ctx: WorkerContext) -> int:
+    """Handle one batch and return how many entries it held. Tests call this directly."""
+    entries: list[StreamEntry] = []
+    if ctx.clock.timestamp() >= ctx.next_autoclaim_at:
+        ctx.next_autoclaim_at = ctx.clock.timestamp() + ctx.config.autoclaim_interval_s
+        entries = await stream.autoclaim(
+            ctx.redis,
+            ctx.consumer,
+            min_idle_ms=ctx.config.autoclaim_idle_ms,
+            count=ctx.config.worker_entries,
+        )
+    if not entries:
+        entries = await stream.read_batch(
+            ctx.redis, ctx.consumer, max_entries=ctx.config.worker_entries, block_ms=ctx.block_ms
+        )
+    await heartbeat(ctx)
+    for kind in _kinds_in_order(entries):
+        await handle_entries(ctx, kind, [e for e in entries if e.kind is kind])
+    return len(entries)
+
+
+def _kinds_in_order(entries: Sequence[StreamEntry]) -> list[Kind]:
+    kinds: list[Kind] = []
+    for entry in entries:  # entries come lane by lane, highest priority first
+        if entry.kind not in kinds:
+            kinds.append(entry.kind)
+    return kinds
+
+
+async def handle_entries(ctx: WorkerContext, kind: Kind, entries: Sequence[StreamEntry]) -> None:
+    """Claim, send, record, then ack (an exception before the ack leaves entries pending)."""
+    ids = sorted({i for entry in entries for i in entry.ids})
+    now = ctx.clock.now()
+    pause_until = await paused_until(ctx, kind)
+    if pause_until is not None:
+        async with unit_of_work(ctx.sessionmaker) as session:
+            await queue_repository(session, cs=kind is Kind.CS).defer(ids, until=pause_until)
+    elif ids:
+        claimed = await claim(ctx, kind, ids, now=now)
+        outcomes = await send_all(ctx, kind, claimed)
+        result = await record_outcomes(ctx, kind, outcomes)
+        await after_commit(ctx, kind, result)
+    await stream.ack(ctx.redis, entries)
+
+
+async def claim(
+    ctx: WorkerContext, kind: Kind, ids: Sequence[int], *, now: datetime
+) -> list[Claimed]:
+    lease_until = now + timedelta(seconds=ctx.config.send_lease_s)
+    async with unit_of_work(ctx.sessionmaker) as session:
+        repo = queue_repository(session, cs=kind is Kind.CS)
+        if kind is Kind.DELIVERY:
+            expired = await repo.expire(ids, now=now)
+            if expired:
+                PUSH_SENDS.labels(kind.value, "expired").inc(len(expired))
+        return await repo.claim(ids, now=now, lease_until=lease_until)
+
+
+async def send_all(
+    ctx: WorkerContext, kind: Kind, items: Sequence[Claimed]
+) -> list[tuple[Claimed, Outcome]]:
+    """Send with bounded concurrency under the shared rate limit; stop early on 45009."""
+    semaphore = asyncio.Semaphore(ctx.config.concurrency)
+    quota_gone = asyncio.Event()
+    results: dict[int, Outcome] = {}
+
+    async def send_one(item: Claimed) -> None:
+        async with semaphore:
+            if quota_gone.is_set():
+                results[item.id] = Outcome(OutcomeKind.PAUSE)
+                return
+            outcome = await _send_guarded(ctx, kind, item)
+            if outcome.kind is OutcomeKind.PAUSE:
+                quota_gone.set()
+            results[item.id] = outcome
+
+    tasks: list[asyncio.Task[None]] = []
+    waiting = list(items)
+    while waiting and not quota_gone.is_set():
+        granted = await _take_tokens(ctx, kind, len(waiting))
+        started, waiting = waiting[:granted], waiting[granted:]
+        tasks += [asyncio.create_task(send_one(item)) for item in started]
+    for item in waiting:  # never started: the quota ran out meanwhile
+        results[item.id] = Outcome(OutcomeKind.PAUSE)
+    await asyncio.gather(*tasks)
+    return [(item, results[item.id]) for item in items]
+
+
+async def _take_tokens(ctx: WorkerContext, kind: Kind, want: int) -> int:
+    if ctx.limiter is None or kind is Kind.CS:
+        return want
+    while True:
+        grant = await ctx.limiter.acquire(want)
+        if grant.granted:
+            return grant.granted
+        await ctx.sleep(grant.wait_s)
+
+
+async def _send_guarded(ctx: WorkerContext, kind: Kind, item: Claimed) -> Outcome:
+    timeout_s = ctx.config.send_timeout_s
+    try:
+        if kind is Kind.CS:
+            return await send_custom(ctx.wechat, item, timeout_s=timeout_s)
+        return await send_template(ctx.wechat, item, timeout_s=timeout_s)
+    except Exception as exc:  # worker edge: one bad send must not sink the batch
+        log.exception("push.send.crashed", extra={"kind": kind.value, "item_id": item.id})
+        return Outcome(OutcomeKind.RETRY, error=WeChatError(f"unexpected {type(exc).__name__}"))
+
+
+async def record_outcomes(
+    ctx: WorkerContext, kind: Kind, outcomes: Sequence[tuple[Claimed, Outcome]]
+) -> BatchResult:
+    """One transaction for the whole batch's outcomes (fenced by each claim's lease)."""
+    now = ctx.clock.now()
+    result = BatchResult()
+    if any(o.kind is OutcomeKind.PAUSE for _, o in outcomes):
+        result.pause_until = next_beijing_midnight(now)
+    transitions = [decide(ctx, item, outcome, now=now, result=result) for item, outcome in outcomes]
+    async with unit_of_work(ctx.sessionmaker) as session:
+        await queue_repository(session, cs=kind is Kind.CS).record(transitions, now=now)
+        if kind is Kind.DELIVERY and result.sent_msgids:
+            await _apply_early_receipts(ctx, session, result.sent_msgids, now=now)
+    _observe(kind, outcomes, now=now)
+    return result
+
+
+def decide(
+    ctx: WorkerContext, item: Claimed, outcome: Outcome, *, now: datetime, result: BatchResult
+) -> Transition:
+    """The row's next status for an outcome: sent, retry later, paused, failed (maybe dead)."""
+    attempt = item.attempts + 1
+
+    def to(status: str, attempts: int, **extra: Any) -> Transition:
+        return Transition(
+            id=item.id,
+            lease_until=item.lease_until,
+            errcode=outcome.errcode,
+            status=status,
+            attempts=attempts,
+            **extra,
+        )
+
+    if outcome.kind is OutcomeKind.SENT:
+        if outcome.msgid is not None:
+            result.sent_msgids.append(outcome.msgid)
+        return to(DeliveryStatus.SENT, attempt, msgid=outcome.msgid)
+    error = outcome.error_text
+    if outcome.kind is OutcomeKind.PAUSE:
+        until = result.pause_until or next_beijing_midnight(now)
+        # Not the fan's fault and not a real attempt: wait for the quota reset.
+        return to(
+            DeliveryStatus.PENDING,
+            item.attempts,
+            error=error,
+            next_attempt_at=until,
+            detail="paused: daily quota reached",
+        )
+    if outcome.kind is OutcomeKind.RETRY and outcome.error is not None:
+        decision = retry_decision(
+            outcome.error, attempt, base_delay_s=ctx.config.retry_base_delay_s
+        )
+        if decision.retry:
+            delay = decision.delay_s * (0.5 + ctx.rng.random())  # jitter: 0.5x .. 1.5x
+            return to(
+                DeliveryStatus.PENDING,
+                attempt,
+                error=error,
+                next_attempt_at=now + timedelta(seconds=delay),
+                detail=f"retry in {delay:.1f}s",
+            )
+        result.dead.append(item.id)
+        detail = "retries exhausted: dead-lettered"
+    elif outcome.error is not None and outcome.error.kind is ErrorKind.CONFIGURATION:
+        result.dead.append(item.id)  # ops can fix the account/template, then re-drive
+        detail = "configuration error: dead-lettered"
+    else:
+        detail = "permanent error"
+    return to(DeliveryStatus.FAILED, attempt, error=error, detail=detail)
+
+
+async def _apply_early_receipts(
+    ctx: WorkerContext, session: AsyncSession, msgids: Sequence[int], *, now: datetime
+) -> None:
+    for msgid, (ok, status) in (await take_early_receipts(ctx.redis, msgids)).items():
+        await handle_template_receipt(session, msg_id=msgid, ok=ok, status=status, now=now)
+
+
+def _observe(kind: Kind, outcomes: Sequence[tuple[Claimed, Outcome]], *, now: datetime) -> None:
+    for item, outcome in outcomes:
+        PUSH_SENDS.labels(kind.value, outcome.kind.value).inc()
+        if outcome.kind is OutcomeKind.SENT:
+            PUSH_LAG.labels(kind.value).observe(max(0.0, (now - item.created_at).total_seconds()))
+        elif outcome.error is not None:
+            PUSH_ERRORS.labels(kind.value, str(outcome.errcode or outcome.error.kind)).inc()
+
+
+async def after_commit(ctx: WorkerContext, kind: Kind, result: BatchResult) -> None:
+    """Redis side effects of a committed batch: dead letters and the quota pause."""
+    if result.dead:
+        await stream.push_dead_letters(ctx.redis, kind, result.dead)
+        log.warning("push.dead_lettered", extra={"kind": kind.value, "count": len(result.dead)})
+    if result.pause_until is not None:
+        await pause(ctx.redis, kind, until=result.pause_until, now=ctx.clock.now())
+
+
+async def pause(redis: Redis, kind: Kind, *, until: datetime, now: datetime) -> None:
+    """Stop every worker sending this kind until `until` (45009: the Beijing-midnight reset)."""
+    until_ms = int(until.timestamp() * 1000)
+    ttl_ms = max(1, int((until - now).total_seconds() * 1000))  # relative: the clock is injected
+    await redis.set(PAUSE_KEYS[kind], str(until_ms), px=ttl_ms)
+    log.warning("push.paused", extra={"kind": kind.value, "until": until.isoformat()})
+
+
+async def paused_until(ctx: WorkerContext, kind: Kind) -> datetime | None:
+    raw = await ctx.redis.get(PAUSE_KEYS[kind])
+    if raw is None:
+        return None
+    until = datetime.fromtimestamp(int(raw) / 1000, UTC)
+    return until if until > ctx.clock.now() else None
+
+
+async def heartbeat(ctx: WorkerContext) -> None:
+    key = f"{HEARTBEAT_PREFIX}{ctx.consumer}"
+    await ctx.redis.set(key, str(int(ctx.clock.timestamp())), ex=ctx.config.heartbeat_ttl_s)
+
+
+async def run_worker(ctx: WorkerContext, stop: asyncio.Event) -> None:
+    """The worker loop: on stop, finish the batch in hand and start no other."""
+    await stream.ensure_groups(ctx.redis)
+    log.info("push.worker.started", extra={"consumer": ctx.consumer})
+    while not stop.is_set():
+        handled = await run_once(ctx)
+        if not handled and not ctx.block_ms:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.2)
+    log.info("push.worker.stopped", extra={"consumer": ctx.consumer})
+
+
+def start_loops(
+    supervisor: Supervisor,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    wechat: PushWeChat,
+    clock: Clock,
+    config: PushConfig | None = None,
+) -> WorkerContext:
+    """Start worker, relay and reconciler under the supervisor (its stop event ends them)."""
+    config = config or PushConfig()
+    # Without a clock, the limiter reads Redis TIME: one notion of now for every worker host.
+    limiter = RateLimiter(redis, rate_per_s=config.rate_per_s, burst=config.rate_burst)
+    ctx = WorkerContext(
+        redis=redis,
+        sessionmaker=sessionmaker,
+        wechat=wechat,
+        clock=clock,
+        config=config,
+        limiter=limiter,
+    )
+    supervisor.start("push.worker", partial(run_worker, ctx))
+    supervisor.start(
+        "push.relay", partial(run_relay, sessionmaker, redis, clock=clock, config=config)
+    )
+    supervisor.start(
+        "push.reconciler",
+        partial(run_reconciler, sessionmaker, redis, clock=clock, config=config),
+    )
+    return ctx

@@ -1,0 +1,265 @@
+"""Worker: claim → send → record → ack, retries, failures, pause, expiry, recovery, races."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from app.core.time import BEIJING, next_beijing_midnight
+from app.push import service, stream
+from app.push.constants import DEAD_LETTER_KEY, GROUP, PAUSE_KEYS, STREAMS, Kind
+from app.push.models import CsMessage, Delivery, DeliveryEvent
+from app.push.worker import WorkerContext, claim, run_once, send_all
+from app.wechat.errors import WeChatTransportError
+from tests.push.conftest import add_alert, api_error, make_ctx, relay
+
+
+async def rows(ctx: WorkerContext) -> dict[int, Delivery]:
+    async with ctx.sessionmaker() as session:
+        found = (await session.scalars(select(Delivery).order_by(Delivery.id))).all()
+    return {d.id: d for d in found}
+
+
+async def drain(ctx: WorkerContext, *, max_rounds: int = 20) -> None:
+    for _ in range(max_rounds):
+        await relay(ctx)
+        if not await run_once(ctx):
+            return
+
+
+async def unacked(ctx: WorkerContext, lane: str) -> int:
+    info = await ctx.redis.xpending(STREAMS[lane], GROUP)
+    return int(info["pending"])
+
+
+class TestRunOnce:
+    async def test_claims_sends_records_and_acks(self, ctx, fake_wechat):
+        _, ids = await add_alert(ctx.sessionmaker, ["o1", "o2", "o3", "o4"])
+        assert await relay(ctx) == 4
+        assert await run_once(ctx) == 2  # 4 ids, 3 per entry
+
+        by_id = await rows(ctx)
+        assert {d.status for d in by_id.values()} == {"sent"}
+        assert sorted(m["client_msg_id"] for m in fake_wechat.sent) == sorted(map(str, ids))
+        assert all(by_id[int(m["client_msg_id"])].msgid == m["msgid"] for m in fake_wechat.sent)
+        assert all(d.sent_at == ctx.clock.now() and d.attempts == 1 for d in by_id.values())
+        assert await unacked(ctx, "transactional") == 0
+        assert await ctx.redis.xlen(STREAMS["transactional"]) == 0
+
+    async def test_empty_streams_return_zero(self, ctx):
+        assert await run_once(ctx) == 0
+
+    async def test_entry_for_a_finished_delivery_is_acked_without_sending(self, ctx, fake_wechat):
+        _, ids = await add_alert(ctx.sessionmaker, ["o1"])
+        await drain(ctx)
+        await stream.publish(ctx.redis, "transactional", ids, per_entry=10)  # a stale duplicate
+
+        assert await run_once(ctx) == 1
+        assert len(fake_wechat.sent) == 1
+        assert await unacked(ctx, "transactional") == 0
+
+    async def test_higher_lanes_are_sent_first(self, ctx, fake_wechat, push_config):
+        await add_alert(ctx.sessionmaker, ["m1"], severity="marketing")
+        await add_alert(ctx.sessionmaker, ["k1"], severity="market")
+        await add_alert(ctx.sessionmaker, ["t1"], severity="transactional")
+        await add_alert(ctx.sessionmaker, ["c1"], severity="critical")
+        await service.enqueue_customer_service_reply(
+            ctx.sessionmaker, ctx.redis, openid="s1", message={"msgtype": "text"}, reason="t"
+        )
+        await relay(ctx)
+        ctx.config = push_config.__class__(**{**_fields(push_config), "worker_entries": 1})
+
+        order = []
+        for _ in range(5):
+            await run_once(ctx)
+            order += [m["openid"] for m in fake_wechat.sent if m["openid"] not in order]
+            order += [m["openid"] for m in fake_wechat.custom if m["openid"] not in order]
+        assert order == ["c1", "s1", "t1", "k1", "m1"]
+
+
+def _fields(config):
+    return {name: getattr(config, name) for name in config.__dataclass_fields__}
+
+
+class TestOutcomes:
+    async def test_retryable_error_requeues_with_backoff(self, ctx, fake_wechat):
+        fake_wechat.fail("o1", api_error(-1))
+        _, [delivery_id] = await add_alert(ctx.sessionmaker, ["o1"])
+        await relay(ctx)
+        await run_once(ctx)
+
+        row = (await rows(ctx))[delivery_id]
+        assert (row.status, row.attempts, row.errcode) == ("pending", 1, -1)
+        delay = (row.next_attempt_at - ctx.clock.now()).total_seconds()
+        assert 0.5 <= delay <= 1.5  # 1 s base, jittered
+        assert await relay(ctx) == 0  # not due yet
+
+        ctx.clock.advance(2)
+        await drain(ctx)
+        row = (await rows(ctx))[delivery_id]
+        assert (row.status, row.attempts) == ("sent", 2)
+        assert len(fake_wechat.sent) == 1
+
+    async def test_timeout_counts_as_retryable(self, ctx, fake_wechat):
+        fake_wechat.fail("o1", WeChatTransportError("/x", "read timeout"))
+        _, [delivery_id] = await add_alert(ctx.sessionmaker, ["o1"])
+        await drain(ctx)
+        row = (await rows(ctx))[delivery_id]
+        assert (row.status, row.errcode) == ("pending", None)
+        assert "timeout" in row.error
+
+    async def test_permanent_error_fails_at_once(self, ctx, fake_wechat):
+        fake_wechat.fail("gone", api_error(43004))
+        _, ids = await add_alert(ctx.sessionmaker, ["gone", "ok"])
+        await drain(ctx)
+
+        by_id = await rows(ctx)
+        assert (by_id[ids[0]].status, by_id[ids[0]].errcode) == ("failed", 43004)
+        assert by_id[ids[0]].failed_at == ctx.clock.now()
+        assert by_id[ids[1]].status == "sent"
+        assert await ctx.redis.llen(DEAD_LETTER_KEY) == 0  # the fan's doing: nothing to re-drive
+
+    async def test_exhausted_retries_fail_and_dead_letter_then_redrive(self, ctx, fake_wechat):
+        fake_wechat.fail("o1", *[api_error(-1)] * 5)
+        _, [delivery_id] = await add_alert(ctx.sessionmaker, ["o1"])
+        for _ in range(5):
+            await drain(ctx)
+            ctx.clock.advance(60)
+        row = (await rows(ctx))[delivery_id]
+        assert (row.status, row.attempts, row.errcode) == ("failed", 5, -1)
+        assert await ctx.redis.lrange(DEAD_LETTER_KEY, 0, -1) == [
+            f"delivery:{delivery_id}".encode()
+        ]
+
+        assert await service.redrive_dead_letters(ctx.sessionmaker, ctx.redis, clock=ctx.clock) == 1
+        assert await ctx.redis.llen(DEAD_LETTER_KEY) == 0
+        await drain(ctx)
+        row = (await rows(ctx))[delivery_id]
+        assert (row.status, row.attempts) == ("sent", 1)
+
+    async def test_quota_error_pauses_all_sending_until_beijing_midnight(self, ctx, fake_wechat):
+        fake_wechat.fail("o1", api_error(45009))
+        _, ids = await add_alert(ctx.sessionmaker, ["o1"])
+        await drain(ctx)
+        reset = next_beijing_midnight(ctx.clock.now())
+        assert reset.astimezone(BEIJING).hour == 0
+
+        row = (await rows(ctx))[ids[0]]
+        assert (row.status, row.errcode, row.next_attempt_at) == ("pending", 45009, reset)
+        assert row.attempts == 0
+        assert await ctx.redis.exists(PAUSE_KEYS[Kind.DELIVERY])
+
+        # Another alert while paused: read from the stream, deferred, never sent.
+        _, more = await add_alert(ctx.sessionmaker, ["o2"])
+        await drain(ctx)
+        assert fake_wechat.sent == []
+        assert (await rows(ctx))[more[0]].next_attempt_at == reset
+
+        ctx.clock.current = reset + timedelta(seconds=1)
+        await ctx.redis.delete(PAUSE_KEYS[Kind.DELIVERY])  # Redis expired it at the reset
+        await drain(ctx)
+        assert sorted(m["openid"] for m in fake_wechat.sent) == ["o1", "o2"]
+
+    async def test_stale_market_alert_expires_instead_of_sending(self, ctx, fake_wechat):
+        soon = ctx.clock.now() + timedelta(minutes=5)
+        _, [delivery_id] = await add_alert(
+            ctx.sessionmaker, ["o1"], severity="market", expires_at=soon
+        )
+        await relay(ctx)
+        ctx.clock.advance(600)
+        await run_once(ctx)
+
+        row = (await rows(ctx))[delivery_id]
+        assert (row.status, row.expired_at) == ("expired", ctx.clock.now())
+        assert fake_wechat.sent == []
+
+    async def test_customer_service_reply_is_sent_by_the_same_worker(self, ctx, fake_wechat):
+        message = {"msgtype": "text", "text": {"content": "您的持仓查询结果"}}
+        cs_id = await service.enqueue_customer_service_reply(
+            ctx.sessionmaker, ctx.redis, openid="o1", message=message, reason="overrun",
+            clock=ctx.clock,
+        )  # fmt: skip
+        assert await run_once(ctx) == 1
+        assert fake_wechat.custom == [{"openid": "o1", "message": message}]
+        async with ctx.sessionmaker() as session:
+            row = await session.get(CsMessage, cs_id)
+        assert (row.status, row.attempts, row.sent_at) == ("sent", 1, ctx.clock.now())
+
+    async def test_history_records_each_outcome(self, ctx, fake_wechat):
+        fake_wechat.fail("o1", api_error(-1))
+        _, [delivery_id] = await add_alert(ctx.sessionmaker, ["o1"])
+        await drain(ctx)
+        ctx.clock.advance(5)
+        await drain(ctx)
+        async with ctx.sessionmaker() as session:
+            events = (
+                await session.scalars(
+                    select(DeliveryEvent).where(DeliveryEvent.delivery_id == delivery_id)
+                    .order_by(DeliveryEvent.id)
+                )
+            ).all()  # fmt: skip
+        assert [(e.from_status, e.to_status, e.errcode) for e in events] == [
+            ("sending", "pending", -1),
+            ("sending", "sent", None),
+        ]
+
+
+class TestRecovery:
+    async def test_autoclaim_takes_over_a_dead_consumers_entries(
+        self, sessionmaker, push_redis, fake_wechat, clock, push_config
+    ):
+        dead = make_ctx(sessionmaker, push_redis, fake_wechat, clock, push_config, consumer="dead")
+        await add_alert(sessionmaker, ["o1", "o2"])
+        await relay(dead)
+        # The dead consumer read the entry and vanished (kill -9) before claiming anything.
+        entries = await stream.read_batch(push_redis, "dead", max_entries=10, block_ms=None)
+        assert len(entries) == 1
+
+        config = push_config.__class__(**{**_fields(push_config), "autoclaim_idle_ms": 0})
+        alive = make_ctx(sessionmaker, push_redis, fake_wechat, clock, config, consumer="alive")
+        assert await run_once(alive) == 1
+        assert sorted(m["openid"] for m in fake_wechat.sent) == ["o1", "o2"]
+        assert await unacked(alive, "transactional") == 0
+
+    async def test_claimed_rows_of_a_dead_consumer_are_resent_after_the_lease(
+        self, sessionmaker, push_redis, fake_wechat, clock, push_config
+    ):
+        _, [delivery_id] = await add_alert(sessionmaker, ["o1"])
+        # The first worker got as far as sending, then died before recording the outcome.
+        first = make_ctx(sessionmaker, push_redis, fake_wechat, clock, push_config, consumer="a")
+        await relay(first)
+        entries = await stream.read_batch(push_redis, "a", max_entries=10, block_ms=None)
+        claimed = await claim(first, Kind.DELIVERY, list(entries[0].ids), now=clock.now())
+        await send_all(first, Kind.DELIVERY, claimed)
+
+        config = push_config.__class__(**{**_fields(push_config), "autoclaim_idle_ms": 0})
+        second = make_ctx(sessionmaker, push_redis, fake_wechat, clock, config, consumer="b")
+        await run_once(second)  # lease still valid: hands off
+        assert (await rows(second))[delivery_id].status == "sending"
+
+        clock.advance(push_config.send_lease_s + 1)
+        await stream.publish(push_redis, "transactional", [delivery_id], per_entry=1)
+        await run_once(second)
+        row = (await rows(second))[delivery_id]
+        assert row.status == "sent"
+        assert fake_wechat.calls == 2  # sent twice, but with the same client_msg_id…
+        assert fake_wechat.seen_per_fan() == {"o1": 1}  # …so the fan saw it once
+
+    async def test_two_workers_racing_never_send_twice(
+        self, sessionmaker, push_redis, fake_wechat, clock, push_config
+    ):
+        openids = [f"fan{i}" for i in range(60)]
+        _, ids = await add_alert(sessionmaker, openids)
+        a = make_ctx(sessionmaker, push_redis, fake_wechat, clock, push_config, consumer="a")
+        b = make_ctx(sessionmaker, push_redis, fake_wechat, clock, push_config, consumer="b")
+        await relay(a)
+        # Every id twice in the stream (a relay retry, a reconciler re-queue): workers race.
+        await stream.publish(push_redis, "transactional", ids, per_entry=3)
+
+        for _ in range(10):
+            await asyncio.gather(run_once(a), run_once(b))
+        assert fake_wechat.calls == 60
+        assert set(fake_wechat.seen_per_fan().values()) == {1}
+        assert {d.status for d in (await rows(a)).values()} == {"sent"}
