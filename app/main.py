@@ -19,6 +19,10 @@ from app.core.metrics import RequestContextMiddleware
 from app.core.resources import Resources
 from app.core.supervisor import Supervisor
 from app.fans import service as fans_service
+from app.push import handlers as push_handlers
+from app.push import router as push_router
+from app.push import service as push_service
+from app.push import worker as push_worker
 from app.webhook import router as webhook_router
 from app.webhook import service as webhook_service
 from app.wechat.client import create_wechat_client
@@ -75,11 +79,19 @@ def include_features(app: FastAPI, settings: Settings) -> None:
     app.state.keyword_cache = content_service.KeywordCache()
     content_handlers.register(wechat_router, keywords=app.state.keyword_cache)
     app.include_router(webhook_router.router)
+    push_handlers.register(wechat_router)
+    app.include_router(push_router.router)  # issue #8 puts it behind the ops API key
 
 
 def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
     """Loops every API process runs (e.g. the batched inbound-event recorder)."""
-    webhook = webhook_service.create_webhook_service(app.state)
+    late_reply_sink = partial(
+        push_service.enqueue_customer_service_reply,
+        app.state.sessionmaker,
+        app.state.redis,
+        clock=app.state.clock,
+    )
+    webhook = webhook_service.create_webhook_service(app.state, late_reply_sink=late_reply_sink)
     webhook.recorder.add_listener(fans_service.apply_inbound_records)
     app.state.webhook = webhook
     supervisor.start("webhook.recorder", webhook.recorder.run)
@@ -97,6 +109,13 @@ async def stop_api_services(app: FastAPI) -> None:
 
 def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
     """Queue consumers; run by `wxbroker worker`, or in-process on the embedded default."""
+    push_worker.start_loops(
+        supervisor,
+        sessionmaker=app.state.sessionmaker,
+        redis=app.state.redis,
+        wechat=app.state.wechat,
+        clock=app.state.clock,
+    )
 
 
 def create_app_from_env() -> FastAPI:
