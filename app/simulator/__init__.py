@@ -1,0 +1,1 @@
+"""HTTP fakes of third parties served under /_sim: the WeChat API simulator (and, later, others)."""
