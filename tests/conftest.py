@@ -26,6 +26,8 @@ from app.core.redis import Redis, create_redis
 from app.core.resources import Resources
 from app.core.time import FakeClock
 from app.main import create_app
+from app.simulator.config import SimulatorConfig
+from app.simulator.wechat_api import create_wechat_simulator
 
 PG_ADMIN_URL = os.environ.get("WXB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_DB_NAME = os.environ.get("WXB_TEST_DB_NAME", "wxbroker_test")
@@ -148,4 +150,43 @@ async def app(
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+TEST_APP_SECRET = "test-app-secret"
+
+
+def make_sim_config(clock: FakeClock, **overrides: object) -> SimulatorConfig:
+    """The test account as the WeChat simulator knows it: strict (auto_fans off), no callbacks."""
+    values: dict[str, object] = {
+        "app_id": TEST_APP_ID,
+        "app_secret": TEST_APP_SECRET,
+        "token": TEST_TOKEN,
+        "encoding_aes_key": TEST_AES_KEY,
+        "webhook_url": None,
+        "auto_fans": False,
+        "callback_enabled": False,
+        "clock": clock,
+        "seed": 20240501,
+    }
+    values.update(overrides)
+    return SimulatorConfig(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def wechat_sim(clock: FakeClock) -> AsyncIterator[FastAPI]:
+    """The WeChat API simulator app (ASGI) on the shared FakeClock; state: `.state.simulator`.
+
+    Drive it with `httpx.ASGITransport(app=wechat_sim)` (see `wechat_sim_client`) or serve it.
+    """
+    application = create_wechat_simulator(make_sim_config(clock))
+    yield application
+    await application.state.simulator.aclose()
+
+
+@pytest.fixture
+async def wechat_sim_client(wechat_sim: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Plain httpx client on the simulator (admin API, stats, inboxes, raw WeChat calls)."""
+    transport = httpx.ASGITransport(app=wechat_sim)
+    async with httpx.AsyncClient(transport=transport, base_url="http://wechat-sim") as c:
         yield c
