@@ -1,0 +1,71 @@
+"""DedupeStore on the real Redis: claims, shared replies across instances, failing open."""
+
+from __future__ import annotations
+
+import asyncio
+
+from app.core.redis import Redis, create_redis
+from app.webhook.dedupe import KEY_PREFIX, DedupeStore
+
+
+class TestClaim:
+    async def test_only_the_first_claim_wins_and_the_key_has_a_ttl(self, redis: Redis) -> None:
+        store = DedupeStore(redis, ttl_s=60)
+
+        assert await store.claim("m:1") is True
+        assert await store.claim("m:1") is False
+        assert 0 < await redis.ttl(KEY_PREFIX + "m:1") <= 60
+
+    async def test_another_instance_cannot_claim_either(self, redis: Redis) -> None:
+        first, second = DedupeStore(redis, ttl_s=60), DedupeStore(redis, ttl_s=60)
+
+        assert await first.claim("m:2") is True
+        assert await second.claim("m:2") is False
+        assert second.inflight == 0
+
+    async def test_redis_down_fails_open(self) -> None:
+        broken = create_redis("redis://127.0.0.1:1/0")
+        try:
+            assert await DedupeStore(broken, ttl_s=60).claim("m:3") is True
+        finally:
+            await broken.aclose()
+
+
+class TestSharedReply:
+    async def test_a_waiter_in_this_process_gets_the_reply(self, redis: Redis) -> None:
+        store = DedupeStore(redis, ttl_s=60)
+        await store.claim("m:4")
+        waiter = asyncio.create_task(store.wait_for_reply("m:4", 5.0))
+
+        await store.store_reply("m:4", b"<xml>reply</xml>")
+
+        assert await waiter == b"<xml>reply</xml>"
+        assert store.inflight == 0
+
+    async def test_a_waiter_in_another_instance_polls_for_the_reply(self, redis: Redis) -> None:
+        owner, other = DedupeStore(redis, ttl_s=60), DedupeStore(redis, ttl_s=60)
+        await owner.claim("m:5")
+        assert await other.claim("m:5") is False
+        waiter = asyncio.create_task(other.wait_for_reply("m:5", 5.0))
+
+        await owner.store_reply("m:5", b"")  # `success`
+
+        assert await waiter == b""
+
+    async def test_a_waiter_gives_up_at_its_deadline(self, redis: Redis) -> None:
+        owner, other = DedupeStore(redis, ttl_s=60), DedupeStore(redis, ttl_s=60)
+        await owner.claim("m:6")
+
+        assert await other.wait_for_reply("m:6", 0.0) is None
+        assert await owner.wait_for_reply("m:6", 0.0) is None
+
+    async def test_an_expired_key_has_nothing_to_share(self, redis: Redis) -> None:
+        assert await DedupeStore(redis, ttl_s=60).wait_for_reply("m:7", 1.0) is None
+
+    async def test_a_completed_delivery_is_shared_after_the_fact(self, redis: Redis) -> None:
+        owner, other = DedupeStore(redis, ttl_s=60), DedupeStore(redis, ttl_s=60)
+        await owner.claim("m:8")
+        await owner.store_reply("m:8", b"<xml>done</xml>")
+
+        assert await other.claim("m:8") is False
+        assert await other.wait_for_reply("m:8", 1.0) == b"<xml>done</xml>"

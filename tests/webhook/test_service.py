@@ -1,0 +1,180 @@
+"""WebhookService through the endpoint: dedupe of concurrent retries, the budget, errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.core.metrics import WEBHOOK_HANDLER_ERRORS
+from app.push.constants import CS_STREAM
+from app.push.models import CsMessage
+from app.webhook.dispatch import WebhookContext
+from app.wechat.messages import InboundMessage
+from app.wechat.replies import Reply, TextReply
+from tests.conftest import make_settings
+from tests.webhook.signing import deliver, open_reply, post, reply_fields
+
+OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
+
+
+def text_xml(content: str, msg_id: int) -> str:
+    return (
+        "<xml><ToUserName><![CDATA[gh_0123456789ab]]></ToUserName>"
+        f"<FromUserName><![CDATA[{OPENID}]]></FromUserName>"
+        "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId></xml>"
+    )
+
+
+class Gate:
+    """A handler that counts its runs and blocks until the test opens the gate."""
+
+    def __init__(self, reply: str) -> None:
+        self.calls = 0
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+        self.reply = reply
+
+    async def __call__(self, ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+        self.calls += 1
+        self.started.set()
+        await self.release.wait()
+        return TextReply(self.reply)
+
+
+class TestConcurrentRetries:
+    @pytest.mark.parametrize("mode", ["plain", "safe"])
+    async def test_three_identical_posts_run_the_handler_once(
+        self, app: FastAPI, client: httpx.AsyncClient, mode: str
+    ) -> None:
+        gate = Gate("只执行一次")
+        app.state.wechat_router.text("concurrent")(gate)
+        delivery = deliver(text_xml("concurrent", 111), mode)  # type: ignore[arg-type]
+
+        requests = [asyncio.create_task(post(client, delivery)) for _ in range(3)]
+        await gate.started.wait()
+        gate.release.set()
+        responses = await asyncio.gather(*requests)
+
+        assert gate.calls == 1
+        assert {r.status_code for r in responses} == {200}
+        contents = {reply_fields(open_reply(r, mode))["Content"] for r in responses}  # type: ignore[arg-type]
+        assert contents == {"只执行一次"}
+
+    async def test_a_later_retry_gets_the_stored_reply(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        gate = Gate("first answer")
+        gate.release.set()
+        app.state.wechat_router.text("again")(gate)
+        first = await post(client, deliver(text_xml("again", 222)))
+        retry = await post(client, deliver(text_xml("again", 222)))
+
+        assert gate.calls == 1
+        assert reply_fields(retry.content)["Content"] == "first answer"
+        assert retry.content == first.content
+
+    async def test_a_retry_in_another_mode_is_encrypted_for_its_own_request(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        gate = Gate("shared")
+        gate.release.set()
+        app.state.wechat_router.text("modes")(gate)
+        await post(client, deliver(text_xml("modes", 333), "plain"))
+        retry = await post(client, deliver(text_xml("modes", 333), "safe"))
+
+        assert b"<Encrypt>" in retry.content
+        assert reply_fields(open_reply(retry, "safe"))["Content"] == "shared"
+        assert gate.calls == 1
+
+    async def test_events_are_deduplicated_by_sender_time_event_and_key(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        gate = Gate("menu")
+        gate.release.set()
+        app.state.wechat_router.event("click", key="K1")(gate)
+        click = (
+            "<xml><ToUserName>gh_0123456789ab</ToUserName>"
+            f"<FromUserName>{OPENID}</FromUserName><CreateTime>1700000200</CreateTime>"
+            "<MsgType>event</MsgType><Event>CLICK</Event><EventKey>K1</EventKey></xml>"
+        )
+        for _ in range(2):
+            await post(client, deliver(click))
+        await post(client, deliver(click.replace("1700000200", "1700000201")))
+
+        assert gate.calls == 2
+
+
+class TestTimeBudget:
+    @pytest.fixture
+    def settings(self):
+        return make_settings(webhook_time_budget_s=0.05)
+
+    async def test_overrun_answers_success_and_queues_the_reply_durably(
+        self,
+        app: FastAPI,
+        client: httpx.AsyncClient,
+        engine: AsyncEngine,
+    ) -> None:
+        gate = Gate("稍后为您送达")
+        app.state.wechat_router.text("slow")(gate)
+        delivery = deliver(text_xml("slow", 444), "safe")
+
+        response = await post(client, delivery)
+        assert response.content == b"success"  # the budget ran out: WeChat gets `success` now
+
+        retry = await post(client, delivery)
+        assert retry.content == b"success"
+        gate.release.set()
+        await app.state.webhook.drain()
+
+        assert gate.calls == 1
+        async with AsyncSession(engine) as session:
+            rows = list(await session.scalars(select(CsMessage)))
+        assert [(r.openid, r.message, r.reason) for r in rows] == [
+            (OPENID, {"msgtype": "text", "text": {"content": "稍后为您送达"}}, "webhook.overrun")
+        ]
+        entries = await app.state.redis.xrange(CS_STREAM)
+        assert len(entries) == 1
+
+    async def test_overrun_handler_that_returns_nothing_queues_nothing(
+        self, app: FastAPI, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        release = asyncio.Event()
+
+        async def quiet(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+            await release.wait()
+            return None
+
+        app.state.wechat_router.text("quiet")(quiet)
+        response = await post(client, deliver(text_xml("quiet", 555)))
+        release.set()
+        await app.state.webhook.drain()
+
+        assert response.content == b"success"
+        async with AsyncSession(engine) as session:
+            assert list(await session.scalars(select(CsMessage))) == []
+
+
+class TestHandlerErrors:
+    async def test_a_failing_handler_is_logged_and_answered_success(
+        self, app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        async def broken(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+            raise RuntimeError("boom")
+
+        app.state.wechat_router.text("broken")(broken)
+        label = WEBHOOK_HANDLER_ERRORS.labels(f"{broken.__module__}.{broken.__qualname__}")
+        before = label._value.get()
+
+        response = await post(client, deliver(text_xml("broken", 666)))
+
+        assert response.status_code == 200
+        assert response.content == b"success"
+        assert label._value.get() == before + 1
+        assert any(r.message == "webhook.handler_failed" for r in caplog.records)
