@@ -1,0 +1,1 @@
+"""SMS adapter: the SmsSender Protocol, an httpx client and a sandbox sender."""
