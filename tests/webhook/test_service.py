@@ -11,9 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app.core.metrics import WEBHOOK_HANDLER_ERRORS
+from app.fans import service as fans_service
 from app.push.constants import CS_STREAM
 from app.push.models import CsMessage
 from app.webhook.dispatch import WebhookContext
+from app.webhook.models import InboundEvent
 from app.wechat.messages import InboundMessage
 from app.wechat.replies import Reply, TextReply
 from tests.conftest import make_settings
@@ -178,3 +180,47 @@ class TestHandlerErrors:
         assert response.content == b"success"
         assert label._value.get() == before + 1
         assert any(r.message == "webhook.handler_failed" for r in caplog.records)
+
+
+class TestRecording:
+    @pytest.fixture
+    def settings(self):
+        # The background flush must not race the assertions: the test flushes by hand.
+        return make_settings(recorder_flush_interval_s=3600)
+
+    async def test_deliveries_are_recorded_in_batches_and_keep_fans_current(
+        self, app: FastAPI, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        head = (
+            "<xml><ToUserName>gh_0123456789ab</ToUserName>"
+            f"<FromUserName>{OPENID}</FromUserName><MsgType>event</MsgType>"
+        )
+        events = [
+            f"{head}<CreateTime>1700000100</CreateTime><Event>subscribe</Event>"
+            "<EventKey>qrscene_campaign42</EventKey><Ticket>t</Ticket></xml>",
+            f"{head}<CreateTime>1700000200</CreateTime><Event>CLICK</Event>"
+            "<EventKey>MENU_X</EventKey></xml>",
+            f"{head}<CreateTime>1700000300</CreateTime><Event>unsubscribe</Event></xml>",
+        ]
+        for xml in events:
+            await post(client, deliver(xml))
+        await post(client, deliver(events[1]))  # a retry is not recorded twice
+        recorder = app.state.webhook.recorder
+        assert recorder.pending == 3
+
+        assert await recorder.flush() == 3
+
+        async with AsyncSession(engine) as session:
+            stored = list(await session.scalars(select(InboundEvent).order_by(InboundEvent.id)))
+            fan = await fans_service.get_fan(session, OPENID)
+        assert [(r.event, r.event_key, r.scene) for r in stored] == [
+            ("subscribe", "qrscene_campaign42", "campaign42"),
+            ("click", "MENU_X", None),
+            ("unsubscribe", None, None),
+        ]
+        assert all(r.openid == OPENID and r.msg_type == "event" for r in stored)
+        assert fan is not None
+        assert fan.is_subscribed is False
+        assert fan.subscribe_scene == "campaign42"
+        assert fan.unsubscribed_at is not None
+        assert fan.unsubscribed_at.timestamp() == 1700000300
