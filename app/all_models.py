@@ -5,3 +5,4 @@ import app.content.models
 import app.fans.models
 import app.push.models
 import app.webhook.models
+import app.alerts.models

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     sms_sign_name: str = "示例证券"
     sms_http_timeout_s: float = 3.0
     ingest_hmac_secrets: SecretStr = SecretStr("changeme")
+    # Alert type → WeChat template id (JSON object); unset types use the built-in default ids.
+    alert_template_ids: dict[str, str] = Field(default_factory=dict)
 
     # Embedded default: run the worker loops inside the API process.
     run_worker_in_process: bool | None = None
