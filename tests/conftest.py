@@ -9,12 +9,16 @@ Environment knobs (so parallel runs on one machine do not collide):
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -28,6 +32,8 @@ from app.core.time import FakeClock
 from app.main import create_app
 from app.simulator.config import SimulatorConfig
 from app.simulator.wechat_api import create_wechat_simulator
+from app.wechat.client import WeChatClient, WeChatClientConfig
+from app.wechat.transport import AiohttpTransport, HttpxTransport
 
 PG_ADMIN_URL = os.environ.get("WXB_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 TEST_DB_NAME = os.environ.get("WXB_TEST_DB_NAME", "wxbroker_test")
@@ -190,3 +196,98 @@ async def wechat_sim_client(wechat_sim: FastAPI) -> AsyncIterator[httpx.AsyncCli
     transport = httpx.ASGITransport(app=wechat_sim)
     async with httpx.AsyncClient(transport=transport, base_url="http://wechat-sim") as c:
         yield c
+
+
+# -- WeChat client against the simulator over real loopback HTTP (helper "client") ----------
+
+
+class _ReadyServer(uvicorn.Server):
+    """uvicorn that tells the test thread when it accepts connections (no polling)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.ready.set()
+
+
+@dataclass
+class LoopbackServer:
+    """An ASGI app served by uvicorn in a background thread on a free loopback port."""
+
+    app: FastAPI
+    url: str = ""
+    _server: _ReadyServer | None = None
+    _thread: threading.Thread | None = None
+
+    def start(self) -> LoopbackServer:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        config = uvicorn.Config(
+            self.app,
+            loop="asyncio",
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
+        self._server = _ReadyServer(config)
+        self._thread = threading.Thread(target=self._server.run, args=([sock],), daemon=True)
+        self._thread.start()
+        if not self._server.ready.wait(15):
+            raise RuntimeError("loopback server did not start")
+        return self
+
+    def stop(self) -> None:
+        assert self._server is not None
+        assert self._thread is not None
+        self._server.should_exit = True
+        self._thread.join(15)
+
+
+@pytest.fixture
+def wechat_sim_server(clock: FakeClock) -> Iterator[LoopbackServer]:
+    """The WeChat simulator (strict: auto_fans off, no callbacks) on a real loopback port."""
+    server = LoopbackServer(create_wechat_simulator(make_sim_config(clock))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def wechat_sim_admin(wechat_sim_server: LoopbackServer) -> AsyncIterator[httpx.AsyncClient]:
+    """httpx on the loopback simulator: admin API, /stats, inboxes."""
+    async with httpx.AsyncClient(base_url=wechat_sim_server.url, timeout=10) as c:
+        yield c
+
+
+def make_wechat_client(
+    base_url: str, redis: Redis, clock: FakeClock | None = None, **config: object
+) -> WeChatClient:
+    """The real client (httpx + aiohttp transports) for the test account at `base_url`."""
+    values: dict[str, object] = {
+        "app_id": TEST_APP_ID,
+        "app_secret": TEST_APP_SECRET,
+        "base_url": base_url,
+        "timeout_s": 5.0,
+    }
+    values.update(config)
+    cfg = WeChatClientConfig(**values)  # type: ignore[arg-type]
+    return WeChatClient(
+        cfg,
+        redis=redis,
+        transport=HttpxTransport(httpx.AsyncClient(), timeout_s=cfg.timeout_s, owned=True),
+        send_transport=AiohttpTransport(timeout_s=cfg.timeout_s),
+        clock=clock,
+    )
+
+
+@pytest.fixture
+async def wechat(
+    wechat_sim_server: LoopbackServer, redis: Redis, clock: FakeClock
+) -> AsyncIterator[WeChatClient]:
+    """The product WeChatClient talking to the loopback simulator, tokens in the test Redis."""
+    client = make_wechat_client(wechat_sim_server.url, redis, clock)
+    yield client
+    await client.aclose()

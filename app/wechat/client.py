@@ -19,7 +19,7 @@ import httpx
 import orjson
 from prometheus_client import Counter
 
-from app.core.config import Settings
+from app.core.config import REAL_WECHAT_API, Settings
 from app.core.redis import Redis
 from app.core.time import Clock, SystemClock
 from app.wechat.errors import (
@@ -65,12 +65,15 @@ class WeChatClientConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WeChatClientConfig:
+        base_url = settings.effective_wechat_api_base_url
         return cls(
             app_id=settings.wechat_app_id,
             app_secret=settings.wechat_app_secret.get_secret_value(),
-            base_url=settings.effective_wechat_api_base_url,
+            base_url=base_url,
             use_stable_token=settings.wechat_use_stable_token,
             timeout_s=settings.wechat_http_timeout_s,
+            # The simulator serves the OAuth page next to the API; WeChat serves it elsewhere.
+            oauth_base_url=OAUTH_BASE_URL if base_url == REAL_WECHAT_API else base_url,
         )
 
 

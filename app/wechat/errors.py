@@ -36,6 +36,8 @@ ERROR_TABLE: dict[int, ErrorKind] = {
     45066: ErrorKind.RATE,
     # permanent for this recipient or this request
     40003: ErrorKind.PERMANENT,  # openid not of this account
+    40007: ErrorKind.PERMANENT,  # invalid media_id
+    40008: ErrorKind.PERMANENT,  # invalid message type
     40029: ErrorKind.PERMANENT,  # invalid OAuth code
     40033: ErrorKind.PERMANENT,  # \uXXXX in the body
     40163: ErrorKind.PERMANENT,  # OAuth code already used
@@ -47,6 +49,9 @@ ERROR_TABLE: dict[int, ErrorKind] = {
     43100: ErrorKind.PERMANENT,  # industry changed too often
     43101: ErrorKind.PERMANENT,  # user refused the subscription message
     44002: ErrorKind.PERMANENT,  # empty POST body
+    44003: ErrorKind.PERMANENT,  # empty news message
+    44004: ErrorKind.PERMANENT,  # empty text content
+    45008: ErrorKind.PERMANENT,  # too many news articles
     45015: ErrorKind.PERMANENT,  # CS window expired / unfollowed
     45065: ErrorKind.PERMANENT,  # mass clientmsgid already used
     45067: ErrorKind.PERMANENT,  # mass clientmsgid too long
@@ -63,6 +68,7 @@ ERROR_TABLE: dict[int, ErrorKind] = {
     # configuration: an operator has to fix something, retrying cannot help
     40002: ErrorKind.CONFIGURATION,  # invalid grant_type
     40013: ErrorKind.CONFIGURATION,  # invalid appid
+    41002: ErrorKind.CONFIGURATION,  # appid missing
     40037: ErrorKind.CONFIGURATION,  # template id not in this account
     40125: ErrorKind.CONFIGURATION,  # invalid appsecret
     40164: ErrorKind.CONFIGURATION,  # caller IP not allow-listed

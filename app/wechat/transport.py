@@ -9,11 +9,14 @@ carries a call. Every request has a timeout; failures become `TransportFailure`.
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
 import httpx
+
+from app.wechat.errors import redact
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
 
@@ -40,10 +43,29 @@ class Transport(Protocol):
     async def aclose(self) -> None: ...
 
 
+class RedactUrlsFilter(logging.Filter):
+    """httpx logs every request URL at INFO; ours carry access_token in the query."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg, record.args = redact(record.getMessage()), None
+        elif isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def install_httpx_log_redaction() -> None:
+    """Idempotent: one redaction filter on the `httpx` logger."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, RedactUrlsFilter) for f in logger.filters):
+        logger.addFilter(RedactUrlsFilter())
+
+
 class HttpxTransport:
     """Over an `httpx.AsyncClient` (the app's shared pool, or an ASGITransport in tests)."""
 
     def __init__(self, http: httpx.AsyncClient, *, timeout_s: float, owned: bool = False) -> None:
+        install_httpx_log_redaction()
         self._http = http
         self._timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 3.0))
         self._owned = owned
