@@ -66,11 +66,12 @@ class CallbackPoster:
         stats: Counter[str],
         *,
         http: httpx.AsyncClient | None,
+        close_http: bool = False,
     ) -> None:
         self._config = config
         self._stats = stats
         self._http = http
-        self._owns_http = http is None
+        self._owns_http = http is None or close_http
         self._signer = CallbackSigner(
             token=config.token, encoding_aes_key=config.encoding_aes_key, app_id=config.app_id
         )

@@ -1,22 +1,49 @@
-"""`wxbroker sim`: the simulators as a server of their own (WeChat API at /_sim/wechat)."""
+"""Simulators as an app of their own (`wxbroker sim`) and as the dev mount inside the service."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
 from app.simulator.config import SimulatorConfig
+from app.simulator.state import WeChatSimulator
 from app.simulator.wechat_api import create_wechat_simulator, simulator_of
 
 WECHAT_MOUNT = "/_sim/wechat"
+CALLBACK_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+
+
+def mount_wechat_simulator(app: FastAPI, settings: Settings) -> WeChatSimulator:
+    """Dev mode: serve the simulator at /_sim/wechat of `app`.
+
+    Its TEMPLATESENDJOBFINISH pushes go in-process (ASGI) to this same app's `/wechat`, so they
+    arrive whatever PUBLIC_BASE_URL points at. Close it with `close_mounted_simulators`.
+    """
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=settings.base_url, timeout=CALLBACK_TIMEOUT
+    )
+    config = SimulatorConfig.from_settings(settings)
+    wechat_app = create_wechat_simulator(config, callback_http=http, close_callback_http=True)
+    app.mount(WECHAT_MOUNT, wechat_app)
+    sim = simulator_of(wechat_app)
+    app.state.wechat_simulator = sim
+    return sim
+
+
+async def close_mounted_simulators(app: FastAPI) -> None:
+    """Mounted apps get no lifespan of their own: the host closes them on shutdown."""
+    sim: WeChatSimulator | None = getattr(app.state, "wechat_simulator", None)
+    if sim is not None:
+        await sim.aclose()
 
 
 def create_sim_app(settings: Settings, *, wechat: SimulatorConfig | None = None) -> FastAPI:
-    """An app serving every simulator under /_sim (the same paths as the dev mount)."""
+    """Every simulator under /_sim, the same paths as the dev mount; pushes go over HTTP."""
     wechat_app = create_wechat_simulator(wechat or SimulatorConfig.from_settings(settings))
 
     @asynccontextmanager

@@ -63,14 +63,20 @@ class WeChatSimulator:
     """The simulated platform: tokens, fans, templates, menus, limits, faults, inboxes, stats."""
 
     def __init__(
-        self, config: SimulatorConfig, *, callback_http: httpx.AsyncClient | None = None
+        self,
+        config: SimulatorConfig,
+        *,
+        callback_http: httpx.AsyncClient | None = None,
+        close_callback_http: bool = False,
     ) -> None:
         self.config = config
         self.clock = config.clock
         self.rng = random.Random(config.seed)
         self._msgids = itertools.count(FIRST_MSGID)  # never reset: old receipts stay unique
         self.stats: Counter[str] = Counter()
-        self.callbacks = CallbackPoster(config, self.stats, http=callback_http)
+        self.callbacks = CallbackPoster(
+            config, self.stats, http=callback_http, close_http=close_callback_http
+        )
         self.faults = Faults()
         self.reset()
 

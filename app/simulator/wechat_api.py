@@ -27,14 +27,20 @@ log = logging.getLogger(__name__)
 
 
 def create_wechat_simulator(
-    config: SimulatorConfig, *, callback_http: httpx.AsyncClient | None = None
+    config: SimulatorConfig,
+    *,
+    callback_http: httpx.AsyncClient | None = None,
+    close_callback_http: bool = False,
 ) -> FastAPI:
     """Build the simulator. `app.state.simulator` is its state (tests may inspect it).
 
     Mounted inside another app, its lifespan does not run: the host calls
-    `app.state.simulator.aclose()` on shutdown (app.main does).
+    `app.state.simulator.aclose()` on shutdown (app.main does). An injected `callback_http`
+    (tests route pushes to an app via ASGITransport) is closed only if `close_callback_http`.
     """
-    sim = WeChatSimulator(config, callback_http=callback_http)
+    sim = WeChatSimulator(
+        config, callback_http=callback_http, close_callback_http=close_callback_http
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
