@@ -26,7 +26,6 @@ from app.push import router as push_router
 from app.push import service as push_service
 from app.push import worker as push_worker
 from app.simulator import main as simulators
-from app.simulator import main as simulators
 from app.webhook import router as webhook_router
 from app.webhook import service as webhook_service
 from app.wechat.client import create_wechat_client
@@ -87,8 +86,6 @@ def include_features(app: FastAPI, settings: Settings) -> None:
     app.include_router(push_router.router)  # issue #8 puts it behind the ops API key
     if settings.simulator_mounted:  # dev: WeChat API simulator at /_sim/wechat
         simulators.mount_wechat_simulator(app, settings)
-    if settings.simulator_mounted:  # dev: WeChat API simulator at /_sim/wechat
-        simulators.mount_wechat_simulator(app, settings)
     alerts_handlers.register(wechat_router)
     app.include_router(alerts_router.router)
 
@@ -111,7 +108,6 @@ def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
 
 async def stop_api_services(app: FastAPI) -> None:
     """Flush what API-side loops buffered, after the supervisor stopped them."""
-    await simulators.close_mounted_simulators(app)
     await simulators.close_mounted_simulators(app)
     webhook = getattr(app.state, "webhook", None)
     if webhook is not None:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from app.core.config import Settings, get_settings
 from app.core.logging import configure_logging
+from app.simulator.broker import mount_broker_sandbox
 from app.simulator.config import SimulatorConfig
 from app.simulator.state import WeChatSimulator
 from app.simulator.wechat_api import create_wechat_simulator, simulator_of
@@ -59,6 +60,7 @@ def create_sim_app(settings: Settings, *, wechat: SimulatorConfig | None = None)
 
 def mount_other_simulators(app: FastAPI, settings: Settings) -> None:
     """Further simulators (the sandbox brokerage at /_sim/broker) are mounted here."""
+    mount_broker_sandbox(app, settings)
 
 
 def create_sim_app_from_env() -> FastAPI:
