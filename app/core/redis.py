@@ -7,6 +7,8 @@ from typing import Any
 import redis.asyncio as aioredis
 
 Redis = aioredis.Redis
+MAX_CONNECTIONS = 128
+POOL_WAIT_S = 2.0
 
 
 def create_redis(url: str) -> Redis:
@@ -16,11 +18,15 @@ def create_redis(url: str) -> Redis:
 
         fake: Any = fakeredis.FakeAsyncRedis(decode_responses=False)
         return fake  # type: ignore[no-any-return]
-    return aioredis.Redis.from_url(
+    # A blocking pool waits (bounded) for a free connection under bursts; the default pool
+    # raises MaxConnectionsError at once, which would turn load into errors.
+    pool = aioredis.BlockingConnectionPool.from_url(
         url,
         decode_responses=False,
         socket_timeout=2.0,
         socket_connect_timeout=2.0,
         health_check_interval=30,
-        max_connections=256,
+        max_connections=MAX_CONNECTIONS,
+        timeout=POOL_WAIT_S,
     )
+    return aioredis.Redis(connection_pool=pool)

@@ -26,3 +26,18 @@ class TestHealth:
         response = await client.get("/no-such-thing")
         assert response.status_code == 404
         assert response.json()["error"] == "http_404"
+
+
+class TestRedisPool:
+    async def test_bursts_beyond_the_pool_wait_instead_of_failing(self) -> None:
+        import asyncio
+
+        from app.core.redis import MAX_CONNECTIONS, create_redis
+        from tests.conftest import REDIS_URL
+
+        client = create_redis(REDIS_URL)
+        try:
+            results = await asyncio.gather(*[client.ping() for _ in range(MAX_CONNECTIONS * 4)])
+            assert all(results)
+        finally:
+            await client.aclose()
