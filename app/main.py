@@ -26,6 +26,7 @@ from app.push import router as push_router
 from app.push import service as push_service
 from app.push import worker as push_worker
 from app.simulator import main as simulators
+from app.simulator.broker import mount_broker_sandbox
 from app.webhook import router as webhook_router
 from app.webhook import service as webhook_service
 from app.wechat.client import create_wechat_client
@@ -77,6 +78,8 @@ def _publish_state(app: FastAPI, settings: Settings, res: Resources) -> None:
 
 def include_features(app: FastAPI, settings: Settings) -> None:
     """Composition root: mount every feature's routers (features never import each other)."""
+    if settings.simulator_mounted:
+        mount_broker_sandbox(app, settings)  # sandbox counter at /_sim/broker
     wechat_router = webhook_service.WeChatRouter()
     app.state.wechat_router = wechat_router
     app.state.keyword_cache = content_service.KeywordCache()

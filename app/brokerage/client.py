@@ -113,9 +113,13 @@ class HttpBrokerageGateway:
         try:
             async with asyncio.timeout(self._timeout_s):
                 return await self._http.request(
-                    method, url, json=json, params=params, headers=self._headers,
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers=self._headers,
                     timeout=self._timeout,
-                )  # fmt: skip
+                )
         except (TimeoutError, httpx.TimeoutException) as exc:
             log.warning("brokerage.request.timeout", extra={"op": op})
             raise UnavailableError(f"counter timed out ({op})") from exc

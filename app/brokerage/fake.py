@@ -46,7 +46,7 @@ from app.brokerage.gateway import (
     PublicKey,
     SmsChallenge,
 )
-from app.brokerage.password import PasswordCipherError, PasswordKeyPair
+from app.brokerage.password import PasswordCipherError, PasswordKeyPair, process_keypair
 from app.brokerage.trading_calendar import TradingCalendar, demo_calendar
 from app.core.security import constant_time_equals, mask_phone
 from app.core.time import BEIJING, Clock, SystemClock
@@ -117,7 +117,7 @@ class InMemoryBrokerageGateway:
         on_sms_code: Callable[[str, str], None] | None = None,
     ) -> None:
         self.clock = clock or SystemClock()
-        self.keypair = keypair or PasswordKeyPair.generate()
+        self._keypair = keypair
         self.maintenance_window = maintenance_window
         self.lockout_threshold = lockout_threshold
         self.lockout = timedelta(seconds=lockout_s)
@@ -132,6 +132,11 @@ class InMemoryBrokerageGateway:
         self._failures: dict[str, int] = {}
         self._locked_until: dict[str, datetime] = {}
         self._sms: dict[str, _SmsState] = {}
+
+    @property
+    def keypair(self) -> PasswordKeyPair:
+        """The given key pair, else the process's own (generated on first use)."""
+        return self._keypair or process_keypair()
 
     # -- rules shared by every call -------------------------------------------------------
     def _now(self) -> datetime:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from functools import cache
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -69,3 +70,9 @@ class PasswordKeyPair:
             return self._private.decrypt(raw, _oaep()).decode("utf-8")
         except (binascii.Error, ValueError) as exc:  # UnicodeDecodeError is a ValueError
             raise PasswordCipherError("cannot decrypt the password") from exc
+
+
+@cache
+def process_keypair() -> PasswordKeyPair:
+    """One key pair per process, made on first use (key generation takes a noticeable moment)."""
+    return PasswordKeyPair.generate()

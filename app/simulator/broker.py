@@ -30,6 +30,7 @@ from app.brokerage.errors import (
     UnavailableError,
 )
 from app.brokerage.schemas import API_KEY_HEADER, SmsCodeRequest, VerifyRequest, error_body
+from app.core.config import Settings
 from app.core.security import constant_time_equals, mask_phone
 from app.simulator.broker_state import (
     BrokerSandbox,
@@ -355,3 +356,18 @@ def create_broker_sandbox(
     app.add_exception_handler(_Injected, _injected)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     return app
+
+
+BROKER_MOUNT = "/_sim/broker"
+
+
+def mount_broker_sandbox(app: FastAPI, settings: Settings) -> BrokerSandbox:
+    """Serve the sandbox counter at /_sim/broker of `app` (once; later calls return it)."""
+    existing: BrokerSandbox | None = getattr(app.state, "broker_sandbox", None)
+    if existing is not None:
+        return existing
+    sandbox_app = create_broker_sandbox(BrokerSandboxConfig.from_settings(settings))
+    app.mount(BROKER_MOUNT, sandbox_app)
+    sandbox: BrokerSandbox = sandbox_app.state.sandbox
+    app.state.broker_sandbox = sandbox
+    return sandbox

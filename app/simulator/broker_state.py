@@ -110,10 +110,9 @@ class BrokerSandbox:
         self.config = config
         self.outbox = outbox or SmsOutbox(clock=config.clock)
         self.window = MaintenanceWindow.parse(config.maintenance_window)
+        # None: the process's key pair, made on first use and kept across resets.
         self.keypair = (
-            PasswordKeyPair.from_pem(config.private_key_pem)
-            if config.private_key_pem
-            else PasswordKeyPair.generate()
+            PasswordKeyPair.from_pem(config.private_key_pem) if config.private_key_pem else None
         )
         self.rng = random.Random(config.seed)  # fault dice, not security
         self.reset()
