@@ -28,14 +28,19 @@ def _group(ctx: WebhookContext, name: str) -> str:
     return (ctx.match.group(name) if ctx.match else None) or ""
 
 
+def _plain(value: Decimal) -> str:
+    """1800.0000 → "1800", 1800.5000 → "1800.5" (never "1.8E+3")."""
+    return f"{value.normalize():f}"
+
+
 def _rule_text(item: WatchlistItemRead) -> str:
     parts = []
     if item.above_price is not None:
-        parts.append(texts.WATCH_RULE_ABOVE.format(price=item.above_price.normalize()))
+        parts.append(texts.WATCH_RULE_ABOVE.format(price=_plain(item.above_price)))
     if item.below_price is not None:
-        parts.append(texts.WATCH_RULE_BELOW.format(price=item.below_price.normalize()))
+        parts.append(texts.WATCH_RULE_BELOW.format(price=_plain(item.below_price)))
     if item.change_pct is not None:
-        parts.append(texts.WATCH_RULE_PCT.format(pct=item.change_pct.normalize()))
+        parts.append(texts.WATCH_RULE_PCT.format(pct=_plain(item.change_pct)))
     return "，".join(parts)
 
 

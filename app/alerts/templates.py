@@ -111,7 +111,7 @@ def _ipo_lottery(p: IpoLotteryResult) -> dict[str, str]:
         "thing2": stock(p.security_name, p.security_code),
         "thing3": result,
         "amount4": money(p.payment_amount),
-        "time5": day(p.payment_due_date) if p.payment_due_date else "-",
+        "thing5": day(p.payment_due_date) if p.payment_due_date else texts.NO_PAYMENT,
     }
 
 
@@ -155,7 +155,7 @@ def _watch_percent(p: WatchlistPercent) -> dict[str, str]:
     return {
         "thing1": stock(p.security_name, p.security_code),
         "character_string2": price(p.price),
-        "character_string3": f"{p.change_pct.quantize(Decimal('0.01')):+}%",
+        "thing3": f"{p.change_pct.quantize(Decimal('0.01')):+}%",
         "time4": when(p.at),
     }
 
@@ -164,7 +164,7 @@ def _financial(p: FinancialProduct) -> dict[str, str]:
     return {
         "thing1": p.product_name,
         "phrase2": texts.FINANCIAL_EVENT[p.event],
-        "amount3": money(p.amount) if p.amount is not None else "-",
+        "thing3": money(p.amount) if p.amount is not None else texts.NO_AMOUNT,
         "time4": when(p.at),
     }
 
@@ -172,7 +172,7 @@ def _financial(p: FinancialProduct) -> dict[str, str]:
 def _login(p: SecurityLogin) -> dict[str, str]:
     return {
         "thing1": p.device,
-        "thing2": p.location or "-",
+        "thing2": p.location or texts.UNKNOWN_LOCATION,
         "time3": when(p.at),
         "thing4": texts.LOGIN_NOTE,
     }
@@ -181,7 +181,7 @@ def _login(p: SecurityLogin) -> dict[str, str]:
 def _margin(p: MarginCall) -> dict[str, str]:
     return {
         "character_string1": mask_account_no(p.account_no),
-        "character_string2": f"{p.maintenance_ratio.quantize(Decimal('0.01'))}%",
+        "thing2": f"{p.maintenance_ratio.quantize(Decimal('0.01'))}%",
         "amount3": money(p.shortfall),
         "time4": when(p.deadline),
         "thing5": texts.MARGIN_NOTE,
@@ -256,15 +256,15 @@ FIELD_KEYS: Mapping[AlertType, tuple[str, ...]] = {
     T.ORDER_STATUS: ("character_string1", "thing2", "phrase3", "thing4", "time5"),
     T.FUND_TRANSFER: ("character_string1", "thing2", "amount3", "phrase4", "time5"),
     T.IPO_SUBSCRIPTION_OPEN: ("thing1", "amount2", "time3"),
-    T.IPO_LOTTERY_RESULT: ("character_string1", "thing2", "thing3", "amount4", "time5"),
+    T.IPO_LOTTERY_RESULT: ("character_string1", "thing2", "thing3", "amount4", "thing5"),
     T.IPO_PAYMENT_DUE: ("character_string1", "thing2", "amount3", "time4", "thing5"),
     T.IPO_LISTING: ("thing1", "time2", "thing3"),
     T.DIVIDEND: ("thing1", "thing2", "time3", "time4"),
     T.WATCHLIST_PRICE: ("thing1", "character_string2", "thing3", "time4"),
-    T.WATCHLIST_PERCENT: ("thing1", "character_string2", "character_string3", "time4"),
-    T.FINANCIAL_PRODUCT: ("thing1", "phrase2", "amount3", "time4"),
+    T.WATCHLIST_PERCENT: ("thing1", "character_string2", "thing3", "time4"),
+    T.FINANCIAL_PRODUCT: ("thing1", "phrase2", "thing3", "time4"),
     T.SECURITY_LOGIN: ("thing1", "thing2", "time3", "thing4"),
-    T.MARGIN_CALL: ("character_string1", "character_string2", "amount3", "time4", "thing5"),
+    T.MARGIN_CALL: ("character_string1", "thing2", "amount3", "time4", "thing5"),
     T.ANNOUNCEMENT: ("thing1", "thing2", "time3"),
     T.BROADCAST: ("thing1", "thing2"),
 }

@@ -55,6 +55,9 @@ DIVIDEND_PLAN: Final = "每10股派{cash}元"
 LOGIN_NOTE: Final = "若非本人操作请立即修改密码"
 MARGIN_NOTE: Final = "请及时追加担保物或偿还负债"
 PAYMENT_NOTE: Final = "请确保资金账户余额充足"
+NO_PAYMENT: Final = "无需缴款"
+NO_AMOUNT: Final = "以实际到账为准"
+UNKNOWN_LOCATION: Final = "未知地点"
 
 # Template messages are service notices only (WeChat rule); these words mark advertising.
 ADVERTISING_WORDS: Final = (

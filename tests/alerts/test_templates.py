@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from app.alerts import templates
 from app.alerts.constants import AlertType, Category, Severity
 from app.alerts.schemas import INGEST_ALERT, Announcement, Broadcast, TradeFill
+from app.simulator.template_messages import Template, validate_data
 from tests.alerts.samples import PAYLOADS, alert_body
 
 TARGET = {"kind": "openids", "openids": ["oFan000001"]}
@@ -134,3 +135,33 @@ class TestRender:
         data = templates.render(AlertType.TRADE_FILL, payload, base_url="").data
         assert all(len(v) <= 20 for v in data.values())
         assert data["character_string1"] == "****3456"
+
+
+class TestAgainstWeChatValueRules:
+    """The simulator applies WeChat's typed-keyword value rules (47003 otherwise)."""
+
+    @pytest.mark.parametrize("alert_type", sorted(PAYLOADS))
+    def test_every_type_passes_the_value_rules(self, alert_type: str) -> None:
+        alert = INGEST_ALERT.validate_python(alert_body(alert_type, TARGET))
+        spec = templates.SPECS[AlertType(alert_type)]
+        rendered = templates.render(AlertType(alert_type), alert.payload, base_url="")
+        template = Template(rendered.template_id, spec.title, spec.content())
+        data = {k: {"value": v} for k, v in rendered.data.items()}
+        assert validate_data(template, data) == rendered.data
+
+    @pytest.mark.parametrize(
+        ("alert_type", "field", "value"),
+        [
+            ("ipo_lottery_result", "won_quantity", 0),
+            ("financial_product", "amount", None),
+            ("security_login", "location", ""),
+        ],
+    )
+    def test_optional_values_still_pass(self, alert_type: str, field: str, value: object) -> None:
+        body = alert_body(alert_type, TARGET)
+        body["payload"] = {**body["payload"], field: value}
+        alert = INGEST_ALERT.validate_python(body)
+        spec = templates.SPECS[AlertType(alert_type)]
+        rendered = templates.render(AlertType(alert_type), alert.payload, base_url="")
+        template = Template(rendered.template_id, spec.title, spec.content())
+        validate_data(template, {k: {"value": v} for k, v in rendered.data.items()})
