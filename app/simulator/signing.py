@@ -26,6 +26,15 @@ def event_xml(fields: list[tuple[str, str | int]]) -> str:
     return "<xml>" + "".join(parts) + "</xml>"
 
 
+class _FixedPrefix(PrpCrypto):  # type: ignore[misc]
+    def __init__(self, key: bytes, prefix: str) -> None:
+        super().__init__(key)
+        self._prefix = prefix
+
+    def get_random_string(self) -> str:
+        return self._prefix
+
+
 @dataclass(frozen=True)
 class SignedPost:
     params: dict[str, str]
@@ -40,8 +49,14 @@ class CallbackSigner:
         self.app_id = app_id
         self._key = base64.b64decode(encoding_aes_key + "=")
 
-    def encrypt(self, plain_xml: str) -> str:
-        encrypted: bytes = PrpCrypto(self._key).encrypt(plain_xml, self.app_id)
+    def encrypt(self, plain_xml: str, *, random_prefix: str | None = None) -> str:
+        """base64 AES-CBC of prefix ‖ length ‖ xml ‖ appid; a fixed prefix reproduces vectors."""
+        crypto = (
+            PrpCrypto(self._key)
+            if random_prefix is None
+            else _FixedPrefix(self._key, random_prefix)
+        )
+        encrypted: bytes = crypto.encrypt(plain_xml, self.app_id)
         return encrypted.decode("ascii")
 
     def sign(
