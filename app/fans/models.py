@@ -23,6 +23,7 @@ class Fan(Base):
     # The `qrscene_` suffix of the QR code that brought the fan in (latest follow).
     subscribe_scene: Mapped[str | None] = mapped_column(String(128))
     subscribe_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Last follow, unfollow or scan; message activity lives in inbound_event.
     last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(

@@ -13,6 +13,11 @@ from app.webhook.schemas import InboundRecord
 
 SUBSCRIBE = "subscribe"
 UNSUBSCRIBE = "unsubscribe"
+SCAN = "scan"
+# Only these events change a fan; ordinary messages and menu clicks are activity, which the
+# append-only inbound_event table already holds (indexed by openid and time). Skipping them
+# keeps the per-batch cost of this listener near zero on a busy account.
+FAN_EVENTS = frozenset({SUBSCRIBE, UNSUBSCRIBE, SCAN})
 
 
 async def get_fan(session: AsyncSession, openid: str) -> Fan | None:
@@ -22,16 +27,17 @@ async def get_fan(session: AsyncSession, openid: str) -> Fan | None:
 async def apply_inbound_records(session: AsyncSession, records: Sequence[InboundRecord]) -> None:
     """Keep `fan` rows current from one batch of inbound records (the recorder's listener).
 
-    Events are applied in WeChat time order and older-than-known follows/unfollows are ignored,
-    so batches from several instances may arrive in any order. Flushes, never commits.
+    Follows, unfollows and scans are applied in WeChat time order and older-than-known ones
+    are ignored, so batches from several instances may arrive in any order. Flushes only.
     """
-    if not records:
+    relevant = [r for r in records if r.event in FAN_EVENTS]
+    if not relevant:
         return
     fans_repo = FanRepository(session)
-    openids = {r.openid for r in records}
+    openids = {r.openid for r in relevant}
     await fans_repo.ensure_exist(openids)
     fans = {f.openid: f for f in await fans_repo.list_by_openids_for_update(openids)}
-    for record in sorted(records, key=lambda r: r.wechat_created_at):
+    for record in sorted(relevant, key=lambda r: r.wechat_created_at):
         fan = fans.get(record.openid)
         if fan is not None:
             _apply(fan, record)
@@ -47,8 +53,8 @@ def _apply(fan: Fan, record: InboundRecord) -> None:
     elif record.event == UNSUBSCRIBE:
         _unsubscribed(fan, at)
     elif fan.last_subscribed_at is None and fan.unsubscribed_at is None:
-        # A fan we never saw follow (followed before this service existed): only followers
-        # can message the account or trigger menu and scan events.
+        # A scan by a fan we never saw follow (followed before this service existed): SCAN
+        # only comes from followers.
         fan.is_subscribed = True
 
 

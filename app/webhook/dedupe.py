@@ -3,12 +3,17 @@
 Value stored under the key: `PENDING` while the first attempt runs, then `DONE` + the plain
 reply XML (empty for `success`). Waiters in this process are woken through a local future;
 waiters in other instances poll the key (bounded by their time budget).
+
+Claims and stores issued in the same event-loop iteration share one pipelined round trip
+(`SetBatcher`): under load that divides the Redis client's per-command cost by the batch size.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from redis.exceptions import RedisError
 
@@ -23,12 +28,79 @@ _POLL_FIRST_S = 0.02
 _POLL_MAX_S = 0.2
 
 
+@dataclass(slots=True)
+class _SetCommand:
+    key: str
+    value: bytes
+    nx: bool
+    future: asyncio.Future[Any] | None  # None: nobody waits (the reply store)
+
+
+class SetBatcher:
+    """Coalesces the SETs issued in one loop iteration into one pipeline (no transaction)."""
+
+    def __init__(self, redis: Redis, *, ttl_s: int) -> None:
+        self._redis = redis
+        self._ttl_s = ttl_s
+        self._queue: list[_SetCommand] = []
+        self._flush_scheduled = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def set_nx(self, key: str, value: bytes) -> bool:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._enqueue(_SetCommand(key, value, True, future))
+        return bool(await future)
+
+    def set_later(self, key: str, value: bytes) -> None:
+        """Fire and forget: a lost store only means retries answer `success`."""
+        self._enqueue(_SetCommand(key, value, False, None))
+
+    def _enqueue(self, command: _SetCommand) -> None:
+        self._queue.append(command)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            task = asyncio.get_running_loop().create_task(self._flush())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _flush(self) -> None:
+        batch, self._queue = self._queue, []
+        self._flush_scheduled = False
+        try:
+            results = await self._execute(batch)
+        except RedisError as exc:
+            log.warning("webhook.dedupe.redis_unavailable", extra={"commands": len(batch)})
+            results = [exc] * len(batch)
+        for command, result in zip(batch, results, strict=True):
+            if command.future is None or command.future.done():
+                continue
+            if isinstance(result, BaseException):
+                command.future.set_exception(result)
+            else:
+                command.future.set_result(result)
+
+    async def _execute(self, batch: list[_SetCommand]) -> list[Any]:
+        if len(batch) == 1:  # a pipeline costs more than a plain command for one
+            only = batch[0]
+            return [await self._redis.set(only.key, only.value, nx=only.nx, ex=self._ttl_s)]
+        pipe = self._redis.pipeline(transaction=False)
+        for command in batch:
+            pipe.set(command.key, command.value, nx=command.nx, ex=self._ttl_s)
+        return list(await pipe.execute(raise_on_error=False))
+
+    async def drain(self) -> None:
+        """Wait for queued stores (shutdown, tests)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
 class DedupeStore:
     """SET NX claim per delivery key; the claimer stores its reply for concurrent retries."""
 
     def __init__(self, redis: Redis, *, ttl_s: int) -> None:
         self._redis = redis
         self._ttl_s = ttl_s
+        self._batcher = SetBatcher(redis, ttl_s=ttl_s)
         # Deliveries claimed (or being claimed) by this process; retries here await the future.
         self._inflight: dict[str, asyncio.Future[bytes | None]] = {}
 
@@ -42,7 +114,7 @@ class DedupeStore:
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            owned = bool(await self._redis.set(KEY_PREFIX + key, PENDING, nx=True, ex=self._ttl_s))
+            owned = await self._batcher.set_nx(KEY_PREFIX + key, PENDING)
         except RedisError:
             log.warning("webhook.dedupe.redis_unavailable", exc_info=True)
             owned = True
@@ -52,15 +124,19 @@ class DedupeStore:
             future.set_result(None)
         return owned
 
-    async def store_reply(self, key: str, reply: bytes) -> None:
-        """Publish the owner's plain reply (b"" = `success`) to every retry, local or remote."""
+    def store_reply(self, key: str, reply: bytes) -> None:
+        """Publish the owner's plain reply (b"" = `success`) to every retry, local or remote.
+
+        Local waiters are woken now; the Redis write is queued (not awaited) for other instances.
+        """
         future = self._inflight.pop(key, None)
         if future is not None and not future.done():
             future.set_result(reply)
-        try:
-            await self._redis.set(KEY_PREFIX + key, DONE + reply, ex=self._ttl_s)
-        except RedisError:
-            log.warning("webhook.dedupe.store_failed", exc_info=True)
+        self._batcher.set_later(KEY_PREFIX + key, DONE + reply)
+
+    async def drain(self) -> None:
+        """Wait until queued reply stores reached Redis."""
+        await self._batcher.drain()
 
     async def wait_for_reply(self, key: str, timeout_s: float) -> bytes | None:
         """The first attempt's reply, or None if it is not ready within `timeout_s`."""

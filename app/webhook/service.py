@@ -33,6 +33,9 @@ from app.wechat.replies import SUCCESS, Reply
 
 log = logging.getLogger(__name__)
 
+# Label children resolved once: `.labels()` takes a lock and a dict lookup on every call.
+REPLIED = WEBHOOK_OUTCOMES.labels("replied")
+ANSWERED_SUCCESS = WEBHOOK_OUTCOMES.labels("success")
 SUCCESS_BYTES = SUCCESS.encode()
 XML_MEDIA_TYPE = "application/xml; charset=utf-8"
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
@@ -116,12 +119,13 @@ class WebhookService:
                 )
                 xml = rendered.encode()
         finally:
-            await self.dedupe.store_reply(key, xml)
-        WEBHOOK_OUTCOMES.labels("replied" if xml else "success").inc()
+            self.dedupe.store_reply(key, xml)
+        (REPLIED if xml else ANSWERED_SUCCESS).inc()
         return self._answer(credentials, xml)
 
     async def drain(self, timeout_s: float = c.LATE_REPLY_DRAIN_S) -> None:
         """Wait for late (overrun) handlers to finish and enqueue their replies."""
+        await self.dedupe.drain()
         if self._late:
             _done, pending = await asyncio.wait(set(self._late), timeout=timeout_s)
             for task in pending:

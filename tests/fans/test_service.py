@@ -101,14 +101,21 @@ class TestApplyInboundRecords:
         assert fan.subscribe_count == 1
         assert fan.last_seen_at == T0 + timedelta(seconds=30)
 
-    async def test_a_message_from_an_unknown_fan_creates_a_following_fan(
+    async def test_a_scan_by_an_unknown_fan_creates_a_following_fan(
         self, session: AsyncSession
     ) -> None:
-        fan = await fan_after(session, [rec(5, event=None)])
+        fan = await fan_after(session, [rec(5, event="scan", scene="x")])
 
         assert fan.is_subscribed is True
         assert fan.first_subscribed_at is None
         assert fan.last_seen_at == T0 + timedelta(seconds=5)
+
+    async def test_messages_and_clicks_leave_the_fan_table_alone(
+        self, session: AsyncSession
+    ) -> None:
+        await service.apply_inbound_records(session, [rec(5, event=None), rec(6, event="click")])
+
+        assert await service.get_fan(session, OPENID) is None
 
     async def test_an_empty_batch_is_a_no_op(self, session: AsyncSession) -> None:
         await service.apply_inbound_records(session, [])

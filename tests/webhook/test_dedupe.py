@@ -23,6 +23,17 @@ class TestClaim:
         assert await second.claim("m:2") is False
         assert second.inflight == 0
 
+    async def test_claims_issued_together_share_a_pipeline_and_stay_exact(
+        self, redis: Redis
+    ) -> None:
+        stores = [DedupeStore(redis, ttl_s=60) for _ in range(3)]  # three "instances"
+        keys = [f"m:batch:{i % 4}" for i in range(12)]
+
+        results = await asyncio.gather(*(stores[i % 3].claim(key) for i, key in enumerate(keys)))
+
+        winners = sorted(key for key, won in zip(keys, results, strict=True) if won)
+        assert winners == [f"m:batch:{i}" for i in range(4)]
+
     async def test_redis_down_fails_open(self) -> None:
         broken = create_redis("redis://127.0.0.1:1/0")
         try:
@@ -37,7 +48,7 @@ class TestSharedReply:
         await store.claim("m:4")
         waiter = asyncio.create_task(store.wait_for_reply("m:4", 5.0))
 
-        await store.store_reply("m:4", b"<xml>reply</xml>")
+        store.store_reply("m:4", b"<xml>reply</xml>")
 
         assert await waiter == b"<xml>reply</xml>"
         assert store.inflight == 0
@@ -48,7 +59,7 @@ class TestSharedReply:
         assert await other.claim("m:5") is False
         waiter = asyncio.create_task(other.wait_for_reply("m:5", 5.0))
 
-        await owner.store_reply("m:5", b"")  # `success`
+        owner.store_reply("m:5", b"")  # `success`
 
         assert await waiter == b""
 
@@ -65,7 +76,8 @@ class TestSharedReply:
     async def test_a_completed_delivery_is_shared_after_the_fact(self, redis: Redis) -> None:
         owner, other = DedupeStore(redis, ttl_s=60), DedupeStore(redis, ttl_s=60)
         await owner.claim("m:8")
-        await owner.store_reply("m:8", b"<xml>done</xml>")
+        owner.store_reply("m:8", b"<xml>done</xml>")
+        await owner.drain()
 
         assert await other.claim("m:8") is False
         assert await other.wait_for_reply("m:8", 1.0) == b"<xml>done</xml>"
