@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from app.alerts import handlers as alerts_handlers
 from app.alerts import router as alerts_router
+from app.content import default_menu
 from app.content import handlers as content_handlers
 from app.content import service as content_service
 from app.core.config import Settings, get_settings
@@ -26,6 +27,7 @@ from app.push import router as push_router
 from app.push import service as push_service
 from app.push import worker as push_worker
 from app.simulator import main as simulators
+from app.simulator import phone as phone_emulator
 from app.simulator.broker import mount_broker_sandbox
 from app.webhook import router as webhook_router
 from app.webhook import service as webhook_service
@@ -89,6 +91,7 @@ def include_features(app: FastAPI, settings: Settings) -> None:
     app.include_router(push_router.router)  # issue #8 puts it behind the ops API key
     if settings.simulator_mounted:  # dev: WeChat API simulator at /_sim/wechat
         simulators.mount_wechat_simulator(app, settings)
+        app.include_router(phone_emulator.router)  # fan phone emulator at /_sim/phone
     alerts_handlers.register(wechat_router)
     app.include_router(alerts_router.router)
 
@@ -107,6 +110,12 @@ def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
     supervisor.start("webhook.recorder", webhook.recorder.run)
     keywords = app.state.keyword_cache
     supervisor.start("content.keywords", partial(keywords.run, app.state.sessionmaker))
+    settings: Settings = app.state.settings
+    if default_menu.publishes_at_startup(settings):  # dev menu, to the mounted simulator only
+        publish = partial(
+            default_menu.publish_at_startup, wechat=app.state.wechat, base_url=settings.base_url
+        )
+        supervisor.start("content.default_menu", publish)
 
 
 async def stop_api_services(app: FastAPI) -> None:

@@ -11,6 +11,7 @@ import logging
 from enum import StrEnum
 from typing import Any
 
+from app.core.config import Settings
 from app.wechat.client import WeChatClient
 from app.wechat.errors import WeChatApiError, WeChatError
 
@@ -26,6 +27,7 @@ PUBLISH_MAX_DELAY_S = 8.0
 OPEN_ACCOUNT_URL = "https://www.example.com/open-account"
 APP_DOWNLOAD_URL = "https://www.example.com/app"
 BIND_PATH = "/h5/bind"
+SIMULATOR_MOUNT = "/_sim/wechat"
 
 
 class MenuKey(StrEnum):
@@ -75,6 +77,16 @@ def default_menu(base_url: str) -> dict[str, Any]:
             {"name": "开户/下载", "sub_button": links},
         ]
     }
+
+
+def publishes_at_startup(settings: Settings) -> bool:
+    """Dev, simulator mounted, and the client pointed at it: never the real WeChat."""
+    own_simulator = settings.base_url + SIMULATOR_MOUNT
+    return (
+        settings.is_dev
+        and settings.simulator_mounted
+        and settings.effective_wechat_api_base_url == own_simulator
+    )
 
 
 async def publish_if_missing(wechat: WeChatClient, *, base_url: str) -> bool:
