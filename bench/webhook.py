@@ -71,7 +71,7 @@ async def seed_keyword(database_url: str) -> None:
     engine = create_engine(database_url)
     async with unit_of_work(create_sessionmaker(engine)) as session:
         await content_service.create_keyword_reply(
-            session, pattern=KEYWORD, match_type="exact", reply_text="您好，这是关键词自动回复。"
+            session, keyword=KEYWORD, match_type="exact", reply_text="您好，这是关键词自动回复。"
         )
     await engine.dispose()
 
