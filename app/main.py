@@ -135,6 +135,7 @@ def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
         redis=app.state.redis,
         wechat=app.state.wechat,
         clock=app.state.clock,
+        config=push_worker.config_from_settings(app.state.settings),
     )
 
 

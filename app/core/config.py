@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     # Alert type → WeChat template id (JSON object); unset types use the built-in default ids.
     alert_template_ids: dict[str, str] = Field(default_factory=dict)
 
+    # Push worker (app/push): sends in flight per worker, template sends/s across all workers
+    # (0 = no cap), how long a claimed send may take before another worker takes it over, and
+    # how long a dead consumer's stream entries sit before XAUTOCLAIM hands them to a live one.
+    push_concurrency: int = Field(default=200, ge=1)
+    push_rate_per_s: float = Field(default=0.0, ge=0)
+    push_send_lease_s: float = Field(default=60.0, gt=0)
+    push_autoclaim_idle_ms: int = Field(default=60_000, ge=0)
+    push_reconcile_interval_s: float = Field(default=15.0, gt=0)
+
     # Embedded default: run the worker loops inside the API process.
     run_worker_in_process: bool | None = None
     mount_simulator: bool | None = None

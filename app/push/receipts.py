@@ -31,19 +31,28 @@ async def handle_template_receipt(
     at = now or SystemClock().now()
     deliveries = DeliveryRepository(session)
     updated = await deliveries.apply_receipt(msgid=msg_id, delivered=ok, now=at)
+    if not updated:
+        if not await deliveries.exists_msgid(msg_id):
+            return False
+        # The worker's `sent` may have committed between the two statements: apply again
+        # (a no-op when the row already took a receipt).
+        updated = await deliveries.apply_receipt(msgid=msg_id, delivered=ok, now=at)
     if updated:
         target = DeliveryStatus.DELIVERED if ok else DeliveryStatus.FAILED
         events = [(i, DeliveryStatus.SENT, target, None, status[:255]) for i in updated]
         await queue_repository(session, cs=False).add_events(events, at=at)
         log.info("push.receipt.applied", extra={"msgid": msg_id, "ok": ok, "status": status})
-        return True
-    return await deliveries.exists_msgid(msg_id)
+    return True
 
 
 async def stash_early_receipt(redis: Redis, *, msg_id: int, ok: bool, status: str) -> None:
     """Keep a receipt whose delivery is not recorded as sent yet; the worker applies it."""
     value = orjson.dumps({"ok": ok, "status": status})
     await redis.set(f"{EARLY_RECEIPT_PREFIX}{msg_id}", value, ex=EARLY_RECEIPT_TTL_S)
+
+
+async def forget_early_receipt(redis: Redis, *, msg_id: int) -> None:
+    await redis.delete(f"{EARLY_RECEIPT_PREFIX}{msg_id}")
 
 
 async def take_early_receipts(redis: Redis, msgids: Sequence[int]) -> dict[int, tuple[bool, str]]:

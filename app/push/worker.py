@@ -16,13 +16,14 @@ import os
 import random
 import socket
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.core.config import Settings
 from app.core.db import unit_of_work
 from app.core.redis import Redis
 from app.core.supervisor import Supervisor
@@ -43,10 +44,28 @@ from app.push.relay import run_relay
 from app.push.repository import Claimed, Transition, queue_repository
 from app.push.sender import Outcome, OutcomeKind, PushWeChat, send_custom, send_template
 from app.push.stream import StreamEntry
-from app.wechat.errors import ErrorKind, WeChatError, retry_decision
+from app.wechat.errors import (
+    MAX_ATTEMPTS,
+    ErrorKind,
+    RetryDecision,
+    WeChatError,
+    retry_decision,
+)
 
 log = logging.getLogger(__name__)
 Sleep = Callable[[float], Awaitable[None]]
+
+
+def config_from_settings(settings: Settings, base: PushConfig | None = None) -> PushConfig:
+    """The worker's tuning from `PUSH_*` settings (the rest keeps PushConfig's defaults)."""
+    return replace(
+        base or PushConfig(),
+        concurrency=settings.push_concurrency,
+        rate_per_s=settings.push_rate_per_s,
+        send_lease_s=settings.push_send_lease_s,
+        autoclaim_idle_ms=settings.push_autoclaim_idle_ms,
+        reconcile_interval_s=settings.push_reconcile_interval_s,
+    )
 
 
 def new_consumer_name() -> str:
@@ -201,8 +220,10 @@ async def record_outcomes(
     transitions = [decide(ctx, item, outcome, now=now, result=result) for item, outcome in outcomes]
     async with unit_of_work(ctx.sessionmaker) as session:
         await queue_repository(session, cs=kind is Kind.CS).record(transitions, now=now)
-        if kind is Kind.DELIVERY and result.sent_msgids:
-            await _apply_early_receipts(ctx, session, result.sent_msgids, now=now)
+    if kind is Kind.DELIVERY and result.sent_msgids:
+        # Only after the commit: a receipt handler that found no row stashes the receipt and
+        # then looks again, so each early receipt is applied by one side or the other.
+        await _apply_early_receipts(ctx, result.sent_msgids, now=now)
     _observe(kind, outcomes, now=now)
     return result
 
@@ -239,7 +260,7 @@ def decide(
             detail="paused: daily quota reached",
         )
     if outcome.kind is OutcomeKind.RETRY and outcome.error is not None:
-        decision = retry_decision(
+        decision = send_retry_decision(
             outcome.error, attempt, base_delay_s=ctx.config.retry_base_delay_s
         )
         if decision.retry:
@@ -261,11 +282,26 @@ def decide(
     return to(DeliveryStatus.FAILED, attempt, error=error, detail=detail)
 
 
+def send_retry_decision(error: WeChatError, attempt: int, *, base_delay_s: float) -> RetryDecision:
+    """`retry_decision`, except that a token error still standing after the client's own
+    refresh-and-retry (a revocation burst, another process refreshing at the same moment) is
+    transient for a send: back off and retry it like a retryable error, never fail the fan."""
+    if error.kind is ErrorKind.TOKEN:
+        if attempt >= MAX_ATTEMPTS[ErrorKind.RETRYABLE]:
+            return RetryDecision(retry=False, delay_s=0.0)
+        return RetryDecision(retry=True, delay_s=base_delay_s * 2 ** (attempt - 1))
+    return retry_decision(error, attempt, base_delay_s=base_delay_s)
+
+
 async def _apply_early_receipts(
-    ctx: WorkerContext, session: AsyncSession, msgids: Sequence[int], *, now: datetime
+    ctx: WorkerContext, msgids: Sequence[int], *, now: datetime
 ) -> None:
-    for msgid, (ok, status) in (await take_early_receipts(ctx.redis, msgids)).items():
-        await handle_template_receipt(session, msg_id=msgid, ok=ok, status=status, now=now)
+    early = await take_early_receipts(ctx.redis, msgids)
+    if not early:
+        return
+    async with unit_of_work(ctx.sessionmaker) as session:
+        for msgid, (ok, status) in early.items():
+            await handle_template_receipt(session, msg_id=msgid, ok=ok, status=status, now=now)
 
 
 def _observe(kind: Kind, outcomes: Sequence[tuple[Claimed, Outcome]], *, now: datetime) -> None:
