@@ -116,6 +116,7 @@ class WeChatClient:
         self._transport = transport
         self._send_transport = send_transport or transport  # hot path: template and CS sends
         self._clock = clock or SystemClock()
+        self._token_urls: dict[tuple[str, str], str] = {}
         kind = "stable_token" if config.use_stable_token else "access_token"
         prefix = f"wechat:{config.app_id}"
         self.access_token = SharedCredential(
@@ -219,7 +220,7 @@ class WeChatClient:
 
         https://developers.weixin.qq.com/doc/service/api/customer/message/api_sendcustommessage.html
         """
-        body = {"touser": openid, **message}
+        body = {**message, "touser": openid}
         await self._call("POST", "/cgi-bin/message/custom/send", body=body, hot=True)
 
     async def send_text(self, *, openid: str, content: str) -> None:
@@ -493,9 +494,19 @@ class WeChatClient:
         params: Mapping[str, str] | None,
         payload: bytes | None,
     ) -> JsonDict:
-        query = {"access_token": token, **params} if params else {"access_token": token}
-        url = f"{self._base}{path}?{urlencode(query)}"
+        if params:
+            url = f"{self._base}{path}?{urlencode({'access_token': token, **params})}"
+        else:
+            url = self._token_urls.get((path, token)) or self._token_url(path, token)
         return _decode(path, await _send(transport, method, url, path, payload))
+
+    def _token_url(self, path: str, token: str) -> str:
+        """Hot-path URLs are built once per token, not per call."""
+        if len(self._token_urls) >= 64:
+            self._token_urls.clear()
+        url = f"{self._base}{path}?{urlencode({'access_token': token})}"
+        self._token_urls[(path, token)] = url
+        return url
 
     async def _public(
         self,
@@ -543,14 +554,14 @@ async def _send(
     try:
         return await transport.request(method, url, body=payload)
     except TransportFailure as exc:
-        WECHAT_API_CALLS.labels(path, "transport").inc()
+        _count(path, "transport")
         log.warning("wechat.api.transport_error", extra={"path": path, "reason": exc.reason})
         raise WeChatTransportError(path, exc.reason) from None
 
 
 def _decode(path: str, raw: RawResponse, *, token_kind: ErrorKind | None = None) -> JsonDict:
     if raw.status != 200:
-        WECHAT_API_CALLS.labels(path, "transport").inc()
+        _count(path, "transport")
         log.warning("wechat.api.http_error", extra={"path": path, "status": raw.status})
         raise WeChatTransportError(path, "unexpected HTTP status", status=raw.status)
     try:
@@ -558,14 +569,14 @@ def _decode(path: str, raw: RawResponse, *, token_kind: ErrorKind | None = None)
     except orjson.JSONDecodeError:
         data = None
     if not isinstance(data, dict):
-        WECHAT_API_CALLS.labels(path, "transport").inc()
+        _count(path, "transport")
         raise WeChatTransportError(path, "answer is not a JSON object", status=raw.status)
     errcode = data.get("errcode") or 0
     if errcode == 0:
-        WECHAT_API_CALLS.labels(path, "ok").inc()
+        _count(path, "ok")
         return data
     error = _api_error(int(errcode), str(data.get("errmsg", "")), path, token_kind)
-    WECHAT_API_CALLS.labels(path, error.kind.value).inc()
+    _count(path, error.kind.value)
     extra = {"path": path, "errcode": error.errcode, "kind": error.kind.value}
     if error.kind is ErrorKind.UNKNOWN:
         log.error("wechat.api.unknown_errcode", extra={**extra, "errmsg": redact(error.errmsg)})
@@ -581,6 +592,17 @@ def _api_error(
     if token_kind is not None and error.kind is ErrorKind.TOKEN:
         return WeChatApiError(errcode, errmsg, path, kind=token_kind)
     return error
+
+
+_COUNTERS: dict[tuple[str, str], Any] = {}
+
+
+def _count(path: str, outcome: str) -> None:
+    """Count a call; label children are cached because this runs on every send."""
+    child = _COUNTERS.get((path, outcome))
+    if child is None:
+        child = _COUNTERS[(path, outcome)] = WECHAT_API_CALLS.labels(path, outcome)
+    child.inc()
 
 
 def _issued(data: JsonDict, field: str, path: str) -> IssuedCredential:

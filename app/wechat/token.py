@@ -92,6 +92,7 @@ class SharedCredential:
         self._clock = clock or SystemClock()
         self._timing = timing or CredentialTiming()
         self._memo: _Memo | None = None
+        self._last_invalidated: str | None = None
         self._inflight: asyncio.Task[str] | None = None
         self._redis_down_until = 0.0
         self._local_error: WeChatApiError | None = None
@@ -123,6 +124,9 @@ class SharedCredential:
         """WeChat rejected `failed`: forget it here and in Redis, unless already replaced."""
         if self._memo is not None and self._memo.value == failed:
             self._memo = None
+        if failed == self._last_invalidated:
+            return  # a burst of calls failed with the same token: one compare-and-delete
+        self._last_invalidated = failed
         if self._clock.timestamp() < self._redis_down_until:
             return
         try:

@@ -15,6 +15,7 @@ from typing import Protocol
 
 import aiohttp
 import httpx
+from yarl import URL
 
 from app.wechat.errors import redact
 
@@ -98,6 +99,7 @@ class AiohttpTransport:
         )
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
+        self._urls: dict[str, URL] = {}  # parsed once: URL parsing is a visible per-call cost
 
     def _get_session(self) -> aiohttp.ClientSession:
         session = self._session
@@ -112,8 +114,13 @@ class AiohttpTransport:
     async def request(self, method: str, url: str, *, body: bytes | None = None) -> RawResponse:
         headers = JSON_HEADERS if body is not None else None
         session = self._get_session()
+        parsed = self._urls.get(url)
+        if parsed is None:
+            if len(self._urls) >= 256:
+                self._urls.clear()
+            parsed = self._urls[url] = URL(url, encoded=True)
         try:
-            async with session.request(method, url, data=body, headers=headers) as response:
+            async with session.request(method, parsed, data=body, headers=headers) as response:
                 return RawResponse(response.status, await response.read())
         except TimeoutError:
             raise TransportFailure("timeout") from None

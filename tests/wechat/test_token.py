@@ -44,6 +44,16 @@ def make_credential(
 
 
 @pytest.fixture
+async def small_pool_redis(redis: Redis) -> AsyncIterator[Redis]:
+    """The test Redis DB through a 4-connection pool: a burst beyond it raises ConnectionError."""
+    from tests.conftest import REDIS_URL
+
+    client = Redis.from_url(REDIS_URL, max_connections=4)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
 async def dead_redis() -> AsyncIterator[Redis]:
     """A client pointed at a closed port: every command raises ConnectionError."""
     client = create_redis("redis://127.0.0.1:1/0")
@@ -190,11 +200,11 @@ class TestConfigurationErrors:
 
 
 class TestManyCallers:
-    async def test_a_burst_reads_redis_once_per_process(self, redis: Redis) -> None:
-        """500 callers with a stale memo must not open 500 Redis connections (pool limit)."""
+    async def test_a_burst_reads_redis_once_per_process(self, small_pool_redis: Redis) -> None:
+        """500 callers with a stale memo must not need 500 Redis connections (pool limit)."""
         issuer = CountingIssuer()
-        await make_credential(redis, issuer).get()
-        fresh = make_credential(redis, issuer)
+        await make_credential(small_pool_redis, issuer).get()
+        fresh = make_credential(small_pool_redis, issuer)
         results = await asyncio.gather(*(fresh.get() for _ in range(500)))
         assert set(results) == {"TOKEN-1"}
         assert fresh.fetch_count == 0
@@ -237,3 +247,17 @@ class TestRedisDown:
         results = await asyncio.gather(*(credential.get() for _ in range(30)))
         assert set(results) == {"TOKEN-1"}
         assert issuer.calls == 1
+
+
+class TestInvalidateBurst:
+    async def test_many_callers_failing_with_one_token_cause_one_refresh(
+        self, small_pool_redis: Redis
+    ) -> None:
+        issuer = CountingIssuer()
+        credential = make_credential(small_pool_redis, issuer)
+        failed = await credential.get()
+        await asyncio.gather(*(credential.invalidate(failed) for _ in range(500)))
+        results = await asyncio.gather(*(credential.get() for _ in range(500)))
+        assert set(results) == {"TOKEN-2"}
+        assert issuer.calls == 2
+        assert not credential.using_local_fallback
