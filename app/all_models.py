@@ -6,3 +6,4 @@ import app.fans.models
 import app.push.models
 import app.webhook.models
 import app.alerts.models
+import app.accounts.models

@@ -9,8 +9,13 @@ from functools import partial
 
 from fastapi import FastAPI
 
+from app.account_center import handlers as account_center_handlers
+from app.account_center import router as account_center_router
+from app.accounts import handlers as accounts_handlers
+from app.accounts import router as accounts_router
 from app.alerts import handlers as alerts_handlers
 from app.alerts import router as alerts_router
+from app.brokerage.client import create_brokerage_gateway
 from app.content import default_menu
 from app.content import handlers as content_handlers
 from app.content import service as content_service
@@ -45,6 +50,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
         res = resources or Resources.create(settings)
         _publish_state(app, settings, res)
         app.state.wechat = create_wechat_client(settings, res.redis, res.http, clock=res.clock)
+        app.state.brokerage = create_brokerage_gateway(settings, res.http)
         supervisor = Supervisor()
         app.state.supervisor = supervisor
         start_api_loops(app, supervisor)
@@ -94,6 +100,10 @@ def include_features(app: FastAPI, settings: Settings) -> None:
         app.include_router(phone_emulator.router)  # fan phone emulator at /_sim/phone
     alerts_handlers.register(wechat_router)
     app.include_router(alerts_router.router)
+    accounts_handlers.register(wechat_router)
+    app.include_router(accounts_router.router)  # H5 binding: /h5/bind, /h5/oauth/callback
+    account_center_handlers.register(wechat_router)
+    app.include_router(account_center_router.router)  # H5 detail pages: /h5/account/...
 
 
 def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:

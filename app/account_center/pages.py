@@ -1,0 +1,83 @@
+"""HTML of the account detail pages (Jinja2, autoescaped): red for gains, green for losses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from app.account_center import formatting as fmt
+from app.account_center import texts
+from app.account_center.constants import H5_PREFIX, PAGE_OF
+from app.account_center.replies import ipo_won_line
+from app.account_center.service import QueryResult
+from app.accounts import constants as accounts_constants
+from app.accounts import service as accounts_service
+from app.accounts.schemas import BindingRead, OAuthStart
+from app.core.config import Settings
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+ENV = Environment(
+    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), auto_reload=False
+)
+ENV.globals.update(fmt=fmt, texts=texts)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    # Personal financial data: never cached by the browser or a proxy.
+    "Cache-Control": "no-store",
+}
+
+
+def _render(template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
+    body = ENV.get_template(template).render(**values)
+    return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
+
+
+def detail_page(result: QueryResult, bindings: list[BindingRead]) -> HTMLResponse:
+    page = PAGE_OF[result.kind]
+    switch = [
+        {
+            "label": accounts_service.describe_binding(b),
+            "href": f"{H5_PREFIX}/{page}?binding_id={b.id}",
+            "current": b.id == result.binding.id,
+        }
+        for b in bindings
+    ]
+    return _render(
+        f"{page}.html",
+        title=texts.TITLES[result.kind],
+        result=result,
+        rows=result.data,
+        account=accounts_service.describe_binding(result.binding),
+        updated=texts.UPDATED_AT.format(time=fmt.hhmm(result.fetched_at)),
+        switch=switch if len(switch) > 1 else [],
+        ipo_won_line=ipo_won_line,
+    )
+
+
+def message_page(
+    title: str, message: str, *, status_code: int = 200, link: tuple[str, str] | None = None
+) -> HTMLResponse:
+    return _render("message.html", status_code, title=title, message=message, link=link)
+
+
+def login_redirect(start: OAuthStart, settings: Settings) -> Response:
+    """No H5 session yet: through OAuth first (the binding feature's cookie and callback)."""
+    response = RedirectResponse(start.authorize_url, status_code=302)
+    response.set_cookie(
+        accounts_constants.OAUTH_NONCE_COOKIE,
+        start.nonce,
+        max_age=accounts_constants.OAUTH_STATE_TTL_S,
+        path=accounts_constants.COOKIE_PATH,
+        httponly=True,
+        secure=settings.base_url.startswith("https://"),
+        samesite="lax",
+    )
+    return response
