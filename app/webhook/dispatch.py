@@ -46,6 +46,9 @@ class Route:
     name: str
     handler: Handler
     middleware: tuple[Middleware, ...] = ()
+    # Declared free of I/O (pure CPU, e.g. a cached keyword lookup): it cannot overrun the
+    # budget, so the webhook runs it without the budget's task and timer.
+    inline: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +101,15 @@ class WeChatRouter:
         return RouteGroup(self, tuple(middleware))
 
     def message(
-        self, msg_type: str, *, middleware: Sequence[Middleware] = ()
+        self,
+        msg_type: str,
+        *,
+        middleware: Sequence[Middleware] = (),
+        inline: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Any message of one MsgType (`text`, `image`, `location`, ...)."""
         key = msg_type.strip().lower()
-        return self._decorator(lambda r: self._put(self._types, key, r), middleware)
+        return self._decorator(lambda r: self._put(self._types, key, r), middleware, inline)
 
     def event(
         self,
@@ -112,6 +119,7 @@ class WeChatRouter:
         key_prefix: str | None = None,
         key_regex: str | None = None,
         middleware: Sequence[Middleware] = (),
+        inline: bool = False,
     ) -> Callable[[Handler], Handler]:
         """An event (case-insensitive), optionally narrowed by its EventKey.
 
@@ -123,21 +131,21 @@ class WeChatRouter:
         if key is not None:
             exact_key = key
             return self._decorator(
-                lambda r: self._put(self._key_exact, (name, exact_key), r), middleware
+                lambda r: self._put(self._key_exact, (name, exact_key), r), middleware, inline
             )
         if key_prefix is not None:
             if not key_prefix:
                 raise ValueError("key_prefix must not be empty")
             prefix = key_prefix
-            return self._decorator(lambda r: self._add_prefix(name, prefix, r), middleware)
+            return self._decorator(lambda r: self._add_prefix(name, prefix, r), middleware, inline)
         if key_regex is not None:
             pattern = re.compile(key_regex)
             return self._decorator(
-                lambda r: self._regex.append(_RegexRoute(r, pattern, name)), middleware
+                lambda r: self._regex.append(_RegexRoute(r, pattern, name)), middleware, inline
             )
         if not name:
             raise ValueError("event() needs an event name or a key matcher")
-        return self._decorator(lambda r: self._put(self._events, name, r), middleware)
+        return self._decorator(lambda r: self._put(self._events, name, r), middleware, inline)
 
     def text(
         self,
@@ -146,6 +154,7 @@ class WeChatRouter:
         regex: str | None = None,
         flags: int = 0,
         middleware: Sequence[Middleware] = (),
+        inline: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Text messages: `exact` (trimmed, case-insensitive) or `regex` (`re.search`)."""
         if (exact is None) == (regex is None):
@@ -154,14 +163,20 @@ class WeChatRouter:
             text = _norm_text(exact)
             if not text:
                 raise ValueError("exact text must not be blank")
-            return self._decorator(lambda r: self._put(self._text_exact, text, r), middleware)
+            return self._decorator(
+                lambda r: self._put(self._text_exact, text, r), middleware, inline
+            )
         pattern = re.compile(regex or "", flags)
         return self._decorator(
-            lambda r: self._regex.append(_RegexRoute(r, pattern, None)), middleware
+            lambda r: self._regex.append(_RegexRoute(r, pattern, None)), middleware, inline
         )
 
     def default(
-        self, handler: Handler | None = None, *, middleware: Sequence[Middleware] = ()
+        self,
+        handler: Handler | None = None,
+        *,
+        middleware: Sequence[Middleware] = (),
+        inline: bool = False,
     ) -> Any:
         """The handler for anything no route matched (usable bare or as `@router.default()`)."""
 
@@ -170,7 +185,7 @@ class WeChatRouter:
                 raise ValueError(f"default handler already set ({self._default.name})")
             self._default = route
 
-        decorate = self._decorator(set_default, middleware)
+        decorate = self._decorator(set_default, middleware, inline)
         return decorate(handler) if handler is not None else decorate
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -194,6 +209,11 @@ class WeChatRouter:
         """Resolve and run; None means answer `success`."""
         resolution = self.resolve(msg)
         return None if resolution is None else await self.run(resolution, ctx, msg)
+
+    def runs_inline(self, resolution: Resolution) -> bool:
+        """True when nothing on the route's path may do I/O (no middleware, inline handler)."""
+        route = resolution.route
+        return route.inline and not route.middleware and not self.middleware
 
     async def run(
         self, resolution: Resolution, ctx: WebhookContext, msg: InboundMessage
@@ -233,10 +253,10 @@ class WeChatRouter:
     # -- helpers -------------------------------------------------------------------------------
 
     def _decorator(
-        self, add: Callable[[Route], None], middleware: Sequence[Middleware]
+        self, add: Callable[[Route], None], middleware: Sequence[Middleware], inline: bool
     ) -> Callable[[Handler], Handler]:
         def decorate(handler: Handler) -> Handler:
-            add(Route(_handler_name(handler), handler, tuple(middleware)))
+            add(Route(_handler_name(handler), handler, tuple(middleware), inline))
             return handler
 
         return decorate

@@ -139,6 +139,8 @@ class WebhookService:
         if resolution is None:
             log.info("webhook.unrouted", extra={"msg_type": msg.msg_type})
             return None
+        if self.router.runs_inline(resolution):
+            return await self._dispatch(resolution, msg)
         task = asyncio.create_task(self._dispatch(resolution, msg))
         done, _ = await asyncio.wait((task,), timeout=self._budget_s)
         if done:

@@ -169,6 +169,26 @@ class TestMiddleware:
         assert seen == [f"{handler.__module__}.{handler.__qualname__}"]
 
 
+class TestInline:
+    def test_inline_only_without_any_middleware(self) -> None:
+        async def guard(ctx: WebhookContext, msg: InboundMessage, call_next: Any) -> Any:
+            return await call_next(ctx, msg)
+
+        router = WeChatRouter()
+        router.text("a", inline=True)(answer("a"))
+        router.text("b", inline=True, middleware=[guard])(answer("b"))
+        router.text("c")(answer("c"))
+
+        def inline(content: str) -> bool:
+            resolution = router.resolve(text(content))
+            assert resolution is not None
+            return router.runs_inline(resolution)
+
+        assert (inline("a"), inline("b"), inline("c")) == (True, False, False)
+        router.use(guard)
+        assert inline("a") is False
+
+
 class TestRegistrationErrors:
     def test_duplicate_exact_routes_are_refused(self, router: WeChatRouter) -> None:
         with pytest.raises(ValueError, match="already registered"):

@@ -16,7 +16,7 @@ from app.push.constants import CS_STREAM
 from app.push.models import CsMessage
 from app.webhook.dispatch import WebhookContext
 from app.webhook.models import InboundEvent
-from app.wechat.messages import InboundMessage
+from app.wechat.messages import InboundMessage, parse_inbound
 from app.wechat.replies import Reply, TextReply
 from tests.conftest import make_settings
 from tests.webhook.signing import deliver, open_reply, post, reply_fields
@@ -224,3 +224,30 @@ class TestRecording:
         assert fan.subscribe_scene == "campaign42"
         assert fan.unsubscribed_at is not None
         assert fan.unsubscribed_at.timestamp() == 1700000300
+
+
+class TestInlineRoutes:
+    async def test_an_inline_route_runs_in_the_request_task_without_the_budget_task(
+        self, app: FastAPI
+    ) -> None:
+        tasks: list[object] = []
+
+        async def pure(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+            tasks.append(asyncio.current_task())
+            return TextReply("inline")
+
+        async def io_bound(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+            tasks.append(asyncio.current_task())
+            return TextReply("task")
+
+        router = app.state.wechat_router
+        router.text("pure", inline=True)(pure)
+        router.text("io")(io_bound)
+        service = app.state.webhook
+
+        inline_reply = await service._run_within_budget(parse_inbound(text_xml("pure", 1).encode()))
+        task_reply = await service._run_within_budget(parse_inbound(text_xml("io", 2).encode()))
+
+        assert (inline_reply, task_reply) == (TextReply("inline"), TextReply("task"))
+        assert tasks[0] is asyncio.current_task()
+        assert tasks[1] is not asyncio.current_task()
