@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 
 from app.account_center.constants import CACHE_PREFIX, QueryKind
 from app.core.redis import Redis
+from app.core.time import Clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +34,12 @@ def cache_key(kind: QueryKind, *, openid: str, account_id: str) -> str:
 
 
 class FanCache:
-    def __init__(self, redis: Redis, ttl_s: int) -> None:
+    """Freshness is judged on our clock (the entry's fetch time); Redis' TTL only reclaims."""
+
+    def __init__(self, redis: Redis, ttl_s: int, clock: Clock) -> None:
         self.redis = redis
         self.ttl_s = ttl_s
+        self.clock = clock
 
     async def get(self, key: str, adapter: TypeAdapter[Any]) -> Cached | None:
         """A fresh entry, or None (missing, expired, unreadable, or Redis down: ask the counter)."""
@@ -47,9 +51,10 @@ class FanCache:
             return None
         try:
             entry = orjson.loads(raw)
-            return Cached(
-                adapter.validate_python(entry["data"]), datetime.fromisoformat(entry["at"])
-            )
+            fetched_at = datetime.fromisoformat(entry["at"])
+            if (self.clock.now() - fetched_at).total_seconds() >= self.ttl_s:
+                return None
+            return Cached(adapter.validate_python(entry["data"]), fetched_at)
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, ValidationError):
             return None
 

@@ -111,7 +111,7 @@ async def fetch(
     if binding.openid != openid:  # defence in depth: callers resolve bindings by openid
         raise errors.NotBoundError()
     call, adapter = FETCHERS[kind]
-    cache = FanCache(deps.redis, deps.cache_ttl_s)
+    cache = FanCache(deps.redis, deps.cache_ttl_s, deps.clock)
     key = cache_key(kind, openid=openid, account_id=binding.account_id)
     hit = await cache.get(key, adapter)
     if hit is not None:
