@@ -7,3 +7,4 @@ import app.push.models
 import app.webhook.models
 import app.alerts.models
 import app.accounts.models
+import app.ops.models

@@ -1,21 +1,29 @@
-"""`wxbroker` command line: serve, worker, migrate, dev, sim."""
+"""`wxbroker` command line: serve, worker, migrate, dev, sim, audit verify, staff create."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import contextlib
+import getpass
+import json
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import uvicorn
 
 from app.core.config import get_settings
+from app.core.db import create_engine, create_sessionmaker
+from app.core.errors import AppError
 from app.core.logging import configure_logging
 from app.core.migrate import upgrade_sync
+from app.core.time import SystemClock
 
 log = logging.getLogger("app.cli")
+T = TypeVar("T")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,6 +54,20 @@ def _build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="run the WeChat simulator and sandbox brokerage alone")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--port", type=int, default=8900)
+    audit = sub.add_parser("audit", help="audit log tools")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    audit_sub.add_parser("verify", help="recompute the audit log's hash chain; exit 1 if broken")
+    staff = sub.add_parser("staff", help="ops staff accounts")
+    staff_sub = staff.add_subparsers(dest="staff_command", required=True)
+    create = staff_sub.add_parser("create", help="create a staff member (bootstrap the admin)")
+    create.add_argument("--username", required=True)
+    create.add_argument("--display-name")
+    create.add_argument(
+        "--role", choices=["viewer", "operator", "approver", "admin"], required=True
+    )
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
+    )
     return parser
 
 
@@ -77,10 +99,8 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return 2
     upgrade_sync(settings.database_url)
     host, port = args.host or settings.host, args.port or settings.port
-    log.info("cli.dev", extra={"url": f"http://{host}:{port}", "phone": f"/_sim/phone"})
-    uvicorn.run(
-        "app.main:create_app_from_env", factory=True, host=host, port=port, log_config=None
-    )
+    log.info("cli.dev", extra={"url": f"http://{host}:{port}", "phone": "/_sim/phone"})
+    uvicorn.run("app.main:create_app_from_env", factory=True, host=host, port=port, log_config=None)
     return 0
 
 
@@ -90,7 +110,7 @@ def cmd_worker(_args: argparse.Namespace) -> int:
 
 
 async def _run_worker() -> None:
-    from app.main import create_app  # noqa: PLC0415 - keeps `wxbroker migrate` light
+    from app.main import create_app
 
     settings = get_settings().model_copy(update={"run_worker_in_process": True})
     app = create_app(settings)
@@ -116,10 +136,70 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit(_args: argparse.Namespace) -> int:
+    from app.ops import commands
+
+    report = asyncio.run(_with_sessionmaker(commands.verify_audit))
+    sys.stdout.write(
+        json.dumps(
+            {
+                "ok": report.ok,
+                "rows": report.rows,
+                "first_bad_seq": report.first_bad_seq,
+                "reason": report.reason,
+            }
+        )
+        + "\n"
+    )
+    return 0 if report.ok else 1
+
+
+def cmd_staff(args: argparse.Namespace) -> int:
+    from app.ops import commands
+    from app.ops.constants import Role
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            sys.stderr.write("wxbroker: the passwords differ\n")
+            return 2
+
+    async def create(sessionmaker: Any) -> int:
+        return await commands.create_staff(
+            sessionmaker,
+            username=args.username,
+            display_name=args.display_name or args.username,
+            password=password,
+            role=Role(args.role),
+            clock=SystemClock(),
+        )
+
+    try:
+        staff_id = asyncio.run(_with_sessionmaker(create))
+    except AppError as exc:
+        sys.stderr.write(f"wxbroker: {exc.detail}\n")
+        return 1
+    sys.stdout.write(f"created staff user {args.username} (id {staff_id}, role {args.role})\n")
+    return 0
+
+
+async def _with_sessionmaker(work: Callable[[Any], Awaitable[T]]) -> T:
+    settings = get_settings()
+    engine = create_engine(settings.database_url, pool_size=2)
+    try:
+        return await work(create_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+
+
 COMMANDS = {
     "serve": cmd_serve,
     "worker": cmd_worker,
     "migrate": cmd_migrate,
     "dev": cmd_dev,
     "sim": cmd_sim,
+    "audit": cmd_audit,
+    "staff": cmd_staff,
 }

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from app.account_center import handlers as account_center_handlers
 from app.account_center import router as account_center_router
@@ -27,6 +27,11 @@ from app.core.metrics import RequestContextMiddleware
 from app.core.resources import Resources
 from app.core.supervisor import Supervisor
 from app.fans import service as fans_service
+from app.ops import dependencies as ops_dependencies
+from app.ops import pages as ops_pages
+from app.ops import pushes as ops_pushes
+from app.ops import router as ops_router
+from app.ops.constants import Role
 from app.push import handlers as push_handlers
 from app.push import router as push_router
 from app.push import service as push_service
@@ -94,7 +99,8 @@ def include_features(app: FastAPI, settings: Settings) -> None:
     content_handlers.register(wechat_router, keywords=app.state.keyword_cache)
     app.include_router(webhook_router.router)
     push_handlers.register(wechat_router)
-    app.include_router(push_router.router)  # issue #8 puts it behind the ops API key
+    viewer = Depends(ops_dependencies.require_role(Role.VIEWER))
+    app.include_router(push_router.router, dependencies=[viewer])  # status API: staff only
     if settings.simulator_mounted:  # dev: WeChat API simulator at /_sim/wechat
         simulators.mount_wechat_simulator(app, settings)
         app.include_router(phone_emulator.router)  # fan phone emulator at /_sim/phone
@@ -104,6 +110,9 @@ def include_features(app: FastAPI, settings: Settings) -> None:
     app.include_router(accounts_router.router)  # H5 binding: /h5/bind, /h5/oauth/callback
     account_center_handlers.register(wechat_router)
     app.include_router(account_center_router.router)  # H5 detail pages: /h5/account/...
+    app.include_router(ops_router.router)  # ops API: /api/v1/ops/...
+    app.include_router(ops_pages.router)  # console pages: /console/...
+    app.mount("/console/static", ops_pages.static_files(), name="console-static")
 
 
 def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
@@ -147,6 +156,13 @@ def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
         clock=app.state.clock,
         config=push_worker.config_from_settings(app.state.settings),
     )
+    schedule = partial(  # approved ops pushes whose send time came
+        ops_pushes.scheduler_loop,
+        app.state.sessionmaker,
+        app.state.clock,
+        ops_pushes.fan_out_config(app.state.settings),
+    )
+    supervisor.start("ops.push_scheduler", schedule)
 
 
 def create_app_from_env() -> FastAPI:

@@ -11,7 +11,8 @@ APP = Path(__file__).resolve().parents[1] / "app"
 ADAPTERS = {"wechat", "brokerage", "sms"}
 COMPOSITION_ROOTS = {"main", "cli", "all_models", "__main__"}
 # A feature may use another feature only through these modules.
-PUBLIC_MODULES = {"service", "schemas", "constants", "errors"}
+# `dependencies`: app/ops/dependencies.py's require_role(...) guards every feature's ops routes.
+PUBLIC_MODULES = {"service", "schemas", "constants", "errors", "dependencies"}
 # The simulator fakes third parties: it may use adapters (to sign like WeChat) but no feature.
 SIMULATOR = "simulator"
 

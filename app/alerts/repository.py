@@ -369,6 +369,11 @@ class FanOutRepository:
         result = await self.session.execute(stmt.from_select(names, rows))
         return int(getattr(result, "rowcount", 0))
 
+    async def count(self, audience: Select[Any]) -> int:
+        """How many rows `add_deliveries` would insert for this audience (a preview)."""
+        stmt = select(func.count()).select_from(audience.subquery("recipient"))
+        return int(await self.session.scalar(stmt) or 0)
+
     async def count_subscribed(self, openids: Collection[str]) -> int:
         stmt = select(func.count()).where(
             FAN.c.openid.in_(sorted(openids)), FAN.c.is_subscribed.is_(True)

@@ -256,17 +256,7 @@ async def broadcast(
     async def work() -> idempotency.Outcome:
         request = parse_json(BroadcastRequest, body)
         payload = {"title": request.title, "body": request.body, "category": request.category}
-        fields = Broadcast(title=request.title, body=request.body, category=request.category)
-        rendered = templates.render(
-            AlertType.BROADCAST,
-            fields,
-            base_url=config.base_url,
-            url=str(request.url) if request.url else None,
-            template_ids=config.template_ids,
-        )
-        rendered = templates.RenderedTemplate(
-            rendered.template_id, rendered.data, rendered.url, Severity.MARKETING, request.category
-        )
+        rendered = _render_broadcast(request, config)
         prepared = Prepared(
             AlertType.BROADCAST,
             {"payload": payload, "target": request.target.model_dump(mode="json")},
@@ -280,6 +270,58 @@ async def broadcast(
 
     fingerprint = idempotency.request_hash("broadcasts", body)
     return await idempotency.run_once(session, key=key, fingerprint=fingerprint, now=now, work=work)
+
+
+def _render_broadcast(
+    request: BroadcastRequest, config: FanOutConfig
+) -> templates.RenderedTemplate:
+    fields = Broadcast(title=request.title, body=request.body, category=request.category)
+    rendered = templates.render(
+        AlertType.BROADCAST,
+        fields,
+        base_url=config.base_url,
+        url=str(request.url) if request.url else None,
+        template_ids=config.template_ids,
+    )
+    return templates.RenderedTemplate(
+        rendered.template_id, rendered.data, rendered.url, Severity.MARKETING, request.category
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastPreview:
+    """What a broadcast would do if sent now (the ops console shows it before approval)."""
+
+    template_id: str
+    title: str
+    # The card as the fan sees it: the template's lines with the rendered (truncated) values.
+    lines: tuple[str, ...]
+    data: dict[str, str]
+    url: str
+    in_target: int  # subscribed fans the target names
+    recipients: int  # of those, who would get it now: category switch and quiet hours applied
+
+
+async def preview_broadcast(
+    session: AsyncSession, *, request: BroadcastRequest, now: datetime, config: FanOutConfig
+) -> BroadcastPreview:
+    """Render a broadcast and count its recipients with the fan-out's own rules; writes nothing."""
+    rendered = _render_broadcast(request, config)
+    audience = _audience(request.target, config)
+    hour, ends = beijing_hour_and_quiet_ends(now)
+    everyone = Rules(None, "ignore", hour, ends)
+    rules = Rules(rendered.category, QUIET_POLICY[rendered.severity], hour, ends)
+    repo = FanOutRepository(session)
+    spec = templates.SPECS[AlertType.BROADCAST]
+    return BroadcastPreview(
+        template_id=rendered.template_id,
+        title=spec.title,
+        lines=tuple(rendered.data[key] for key in spec.keys),
+        data=rendered.data,
+        url=rendered.url,
+        in_target=await repo.count(recipients(audience, everyone)),
+        recipients=await repo.count(recipients(audience, rules)),
+    )
 
 
 # ---- ticks: watchlist thresholds ----

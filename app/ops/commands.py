@@ -1,0 +1,36 @@
+"""`wxbroker audit verify` and `wxbroker staff create`: the ops commands behind app/cli.py."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.core.db import unit_of_work
+from app.core.time import Clock
+from app.ops import service
+from app.ops.audit import ChainReport
+from app.ops.constants import Role
+from app.ops.schemas import StaffCreate
+
+
+async def verify_audit(sessionmaker: async_sessionmaker[AsyncSession]) -> ChainReport:
+    """Recompute the whole chain; the caller prints the report and exits non-zero if broken."""
+    async with sessionmaker() as session:
+        return await service.verify_audit_chain(session)
+
+
+async def create_staff(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    role: Role,
+    clock: Clock,
+) -> int:
+    """Create a staff member as the CLI (how the first admin is bootstrapped); audited."""
+    data = StaffCreate(username=username, display_name=display_name, password=password, role=role)
+    async with unit_of_work(sessionmaker) as session:
+        user = await service.create_staff(
+            session, actor=service.CLI_PRINCIPAL, data=data, now=clock.now()
+        )
+        return user.id
