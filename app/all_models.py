@@ -8,3 +8,4 @@ import app.webhook.models
 import app.alerts.models
 import app.accounts.models
 import app.ops.models
+import app.campaigns.models

@@ -16,8 +16,11 @@ from app.accounts import router as accounts_router
 from app.alerts import handlers as alerts_handlers
 from app.alerts import router as alerts_router
 from app.brokerage.client import create_brokerage_gateway
+from app.campaigns import attribution as campaigns_attribution
+from app.campaigns import router as campaigns_router
 from app.content import default_menu
 from app.content import handlers as content_handlers
+from app.content import router as content_router
 from app.content import service as content_service
 from app.core.config import Settings, get_settings
 from app.core.errors import install_error_handlers
@@ -113,6 +116,11 @@ def include_features(app: FastAPI, settings: Settings) -> None:
     app.include_router(ops_router.router)  # ops API: /api/v1/ops/...
     app.include_router(ops_pages.router)  # console pages: /console/...
     app.mount("/console/static", ops_pages.static_files(), name="console-static")
+    staff = Depends(ops_dependencies.require_staff())  # viewer reads, operator writes
+    app.include_router(content_router.router, dependencies=[staff])  # /api/v1/ops/content
+    app.include_router(campaigns_router.ops, dependencies=[staff])  # /api/v1/ops/campaigns
+    app.include_router(campaigns_router.ingest)  # signed POST /api/v1/conversions
+    app.include_router(campaigns_router.public)  # tracked links: /t/{code}
 
 
 def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
@@ -125,6 +133,7 @@ def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
     )
     webhook = webhook_service.create_webhook_service(app.state, late_reply_sink=late_reply_sink)
     webhook.recorder.add_listener(fans_service.apply_inbound_records)
+    webhook.recorder.add_listener(campaigns_attribution.apply_inbound_records)
     app.state.webhook = webhook
     supervisor.start("webhook.recorder", webhook.recorder.run)
     keywords = app.state.keyword_cache

@@ -1,10 +1,13 @@
-"""Built-in webhook handlers: welcome on follow, keyword auto-replies, the default reply."""
+"""Built-in webhook handlers: welcome on follow, keyword replies (text or article card),
+the "最新资讯" menu key, and the default reply."""
 
 from __future__ import annotations
 
 import logging
 
-from app.content.service import KeywordCache
+from app.content import constants as c
+from app.content import texts
+from app.content.service import KeywordCache, news_reply
 from app.core.security import mask_openid
 from app.webhook.service import WebhookContext, WeChatRouter
 from app.wechat.messages import EventMessage, InboundMessage, TextMessage, UnknownMessage
@@ -28,9 +31,16 @@ class ContentHandlers:
         """Text messages no feature route claimed: a keyword rule, else the default reply."""
         content = msg.content if isinstance(msg, TextMessage) else ""
         rule = self.keywords.match(content)
-        if rule is not None:
+        if rule is not None and rule.article is not None:
+            return news_reply([rule.article])
+        if rule is not None and rule.reply_text.strip():
             return TextReply(rule.reply_text)
-        return _default_text(ctx)
+        return _default_text(ctx)  # no rule, or an article rule whose article was withdrawn
+
+    async def latest_news(self, ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+        """The "最新资讯" menu key: the newest article as a news card."""
+        latest = list(self.keywords.latest_articles)
+        return news_reply(latest) if latest else TextReply(texts.NO_ARTICLES)
 
     async def fallback(self, ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
         """Anything else: a polite default to fan messages; events and unknowns get `success`."""
@@ -55,5 +65,6 @@ def register(router: WeChatRouter, *, keywords: KeywordCache) -> None:
     """Routes of the content feature; feature routes (exact/regex text, event keys) win."""
     handlers = ContentHandlers(keywords)
     router.event("subscribe")(handlers.welcome)
+    router.event("click", key=c.LATEST_NEWS_KEY)(handlers.latest_news)
     router.message("text")(handlers.keyword_reply)
     router.default(handlers.fallback)

@@ -1,0 +1,1 @@
+"""Campaigns: channel QR codes, attribution, tracked links, conversion events and the funnel."""

@@ -1,0 +1,70 @@
+"""Domain errors of the campaigns feature."""
+
+from __future__ import annotations
+
+from app.core.errors import (
+    Conflict,
+    Invalid,
+    NotFound,
+    PayloadTooLarge,
+    Unauthorized,
+    Unavailable,
+)
+
+
+class ChannelNotFoundError(NotFound):
+    code = "campaigns.channel_not_found"
+
+
+class ChannelExistsError(Conflict):
+    code = "campaigns.channel_exists"
+
+
+class StaffNotRegisteredError(Conflict):
+    """A staff channel needs an active member of the staff registry (brokerage rule)."""
+
+    code = "campaigns.staff_not_registered"
+
+
+class StaffExistsError(Conflict):
+    code = "campaigns.staff_exists"
+
+
+class StaffNotFoundError(NotFound):
+    code = "campaigns.staff_not_found"
+
+
+class InvalidChannelError(Invalid):
+    code = "campaigns.invalid_channel"
+
+
+class QrCodeError(Unavailable):
+    code = "campaigns.qrcode_failed"
+
+
+class LinkNotFoundError(NotFound):
+    code = "campaigns.link_not_found"
+
+
+class InvalidLinkError(Invalid):
+    code = "campaigns.invalid_link"
+
+
+class SignatureError(Unauthorized):
+    code = "campaigns.bad_signature"
+
+
+class IdempotencyKeyError(Invalid):
+    code = "campaigns.idempotency_key_required"
+
+
+class BodyTooLargeError(PayloadTooLarge):
+    code = "campaigns.body_too_large"
+
+
+class InvalidConversionError(Invalid):
+    code = "campaigns.invalid_conversion"
+
+
+class InvalidPeriodError(Invalid):
+    code = "campaigns.invalid_period"

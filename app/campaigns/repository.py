@@ -1,0 +1,254 @@
+"""SQL of the campaigns feature (portable: PostgreSQL and SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from app.campaigns.constants import Attribution, ConversionKind
+from app.campaigns.models import (
+    Channel,
+    ChannelTouch,
+    ConversionEvent,
+    Person,
+    StaffMember,
+    TrackedLink,
+)
+from app.core.db import insert_ignoring_conflicts
+from app.core.repository import Repository
+
+
+class StaffRepository(Repository[StaffMember]):
+    async def get_by_staff_no(self, staff_no: str) -> StaffMember | None:
+        return await self.session.scalar(
+            select(StaffMember).where(StaffMember.staff_no == staff_no)
+        )
+
+    async def list_by_ids(self, ids: Iterable[int]) -> dict[int, StaffMember]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        rows = await self.session.scalars(select(StaffMember).where(StaffMember.id.in_(wanted)))
+        return {row.id: row for row in rows}
+
+    async def list_all(self, *, limit: int, offset: int) -> list[StaffMember]:
+        stmt = select(StaffMember).order_by(StaffMember.staff_no).limit(limit).offset(offset)
+        return list(await self.session.scalars(stmt))
+
+
+class ChannelRepository(Repository[Channel]):
+    async def get(self, channel_id: int) -> Channel | None:
+        return await self.session.get(Channel, channel_id)
+
+    async def get_by_code(self, code: str) -> Channel | None:
+        return await self.session.scalar(select(Channel).where(Channel.code == code))
+
+    async def by_scenes(self, scenes: Iterable[str]) -> dict[str, Channel]:
+        wanted = set(scenes)
+        if not wanted:
+            return {}
+        rows = await self.session.scalars(select(Channel).where(Channel.scene_str.in_(wanted)))
+        return {row.scene_str: row for row in rows if row.scene_str is not None}
+
+    async def by_ids(self, ids: Iterable[int]) -> dict[int, Channel]:
+        wanted = set(ids)
+        if not wanted:
+            return {}
+        rows = await self.session.scalars(select(Channel).where(Channel.id.in_(wanted)))
+        return {row.id: row for row in rows}
+
+    async def list_all(self, *, limit: int, offset: int) -> list[Channel]:
+        stmt = select(Channel).order_by(Channel.id).limit(limit).offset(offset)
+        return list(await self.session.scalars(stmt))
+
+    async def deactivate_for_staff(self, staff_member_id: int) -> None:
+        stmt = (
+            update(Channel)
+            .where(Channel.staff_member_id == staff_member_id)
+            .values(is_active=False)
+        )
+        await self.session.execute(stmt)
+
+
+class TouchRepository(Repository[ChannelTouch]):
+    async def add_many(self, touches: Sequence[ChannelTouch]) -> None:
+        self.session.add_all(touches)
+        await self.session.flush()
+
+    async def list_for_staff(self, staff_member_id: int, *, limit: int) -> list[ChannelTouch]:
+        stmt = (
+            select(ChannelTouch)
+            .where(ChannelTouch.staff_member_id == staff_member_id)
+            .order_by(ChannelTouch.occurred_at.desc(), ChannelTouch.id.desc())
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def list_for_openid(self, openid: str, *, limit: int) -> list[ChannelTouch]:
+        stmt = (
+            select(ChannelTouch)
+            .where(ChannelTouch.openid == openid)
+            .order_by(ChannelTouch.occurred_at, ChannelTouch.id)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))
+
+
+class LinkRepository(Repository[TrackedLink]):
+    async def get_by_code(self, code: str) -> TrackedLink | None:
+        return await self.session.scalar(select(TrackedLink).where(TrackedLink.code == code))
+
+    async def list_all(self, *, limit: int, offset: int) -> list[TrackedLink]:
+        stmt = select(TrackedLink).order_by(TrackedLink.id).limit(limit).offset(offset)
+        return list(await self.session.scalars(stmt))
+
+
+class PersonRepository(Repository[Person]):
+    async def get(self, person_id: int) -> Person | None:
+        return await self.session.get(Person, person_id)
+
+    async def get_by_openid(self, openid: str) -> Person | None:
+        return await self.session.scalar(select(Person).where(Person.openid == openid))
+
+    async def ensure_openids(self, openids: Iterable[str], *, now: datetime) -> None:
+        """A person row for every openid (concurrent batches may race: conflicts are fine)."""
+        rows = [{"openid": o, "created_at": now} for o in sorted(set(openids))]
+        if rows:
+            dialect = self.session.get_bind().dialect.name
+            stmt = insert_ignoring_conflicts(dialect, Person.__table__, ["openid"])
+            await self.session.execute(stmt, rows)
+
+    async def by_openids(self, openids: Iterable[str]) -> dict[str, Person]:
+        wanted = set(openids)
+        if not wanted:
+            return {}
+        rows = await self.session.scalars(select(Person).where(Person.openid.in_(wanted)))
+        return {row.openid: row for row in rows if row.openid is not None}
+
+    async def matching(self, identifiers: dict[str, str]) -> list[Person]:
+        """Persons sharing any identifier (`openid`, `unionid`, `phone_hash`, `account_ref`)."""
+        conditions = [getattr(Person, name) == value for name, value in identifiers.items()]
+        if not conditions:
+            return []
+        stmt = select(Person).where(or_(*conditions)).order_by(Person.id)
+        return list(await self.session.scalars(stmt))
+
+    async def merge_into(self, survivor_id: int, merged_id: int) -> None:
+        """Move the merged person's events to the survivor, then delete it."""
+        await self.session.execute(
+            update(ConversionEvent)
+            .where(ConversionEvent.person_id == merged_id)
+            .values(person_id=survivor_id)
+        )
+        await self.session.execute(delete(Person).where(Person.id == merged_id))
+
+
+class ConversionRepository(Repository[ConversionEvent]):
+    async def insert_ignoring_duplicates(self, rows: list[dict[str, Any]]) -> int:
+        """Insert events; an `event_id` seen before is skipped. Returns how many were new."""
+        if not rows:
+            return 0
+        dialect = self.session.get_bind().dialect.name
+        table = ConversionEvent.__table__
+        stmt = insert_ignoring_conflicts(dialect, table, ["event_id"]).returning(table.c.id)
+        inserted = 0
+        for row in rows:  # RETURNING per row: executemany does not return rows everywhere
+            inserted += len((await self.session.execute(stmt, row)).all())
+        return inserted
+
+    async def existing_event_ids(self, event_ids: Iterable[str]) -> set[str]:
+        wanted = set(event_ids)
+        if not wanted:
+            return set()
+        stmt = select(ConversionEvent.event_id).where(ConversionEvent.event_id.in_(wanted))
+        return set(await self.session.scalars(stmt))
+
+    async def move_earlier(self, event_id: str, occurred_at: datetime) -> None:
+        """A follow batch arriving late may carry an earlier first follow."""
+        stmt = (
+            update(ConversionEvent)
+            .where(ConversionEvent.event_id == event_id, ConversionEvent.occurred_at > occurred_at)
+            .values(occurred_at=occurred_at)
+        )
+        await self.session.execute(stmt)
+
+    async def list_for_person(self, person_id: int) -> list[ConversionEvent]:
+        stmt = (
+            select(ConversionEvent)
+            .where(ConversionEvent.person_id == person_id)
+            .order_by(ConversionEvent.occurred_at, ConversionEvent.id)
+        )
+        return list(await self.session.scalars(stmt))
+
+
+def _first_at(kind: ConversionKind) -> ColumnElement[Any]:
+    return func.min(case((ConversionEvent.kind == kind.value, ConversionEvent.occurred_at)))
+
+
+def _path(source: Any, target: Any, start: datetime, end: datetime) -> ColumnElement[Any]:
+    """Persons who were `source` before becoming `target` inside [start, end)."""
+    converted = and_(source.is_not(None), target >= start, target < end, source < target)
+    return func.coalesce(func.sum(case((converted, 1), else_=0)), 0)
+
+
+class FunnelRepository:
+    """The six conversion paths per channel: one GROUP BY over events, one over persons."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def report(
+        self, *, start: datetime, end: datetime, attribution: Attribution
+    ) -> list[tuple[int | None, list[int]]]:
+        per_person = (
+            select(
+                ConversionEvent.person_id.label("person_id"),
+                _first_at(ConversionKind.FOLLOWED).label("fan_at"),
+                _first_at(ConversionKind.APP_ACTIVATED).label("app_at"),
+                _first_at(ConversionKind.ACCOUNT_OPENED).label("customer_at"),
+            )
+            .where(
+                ConversionEvent.occurred_at < end,
+                ConversionEvent.kind.in_(
+                    [
+                        ConversionKind.FOLLOWED.value,
+                        ConversionKind.APP_ACTIVATED.value,
+                        ConversionKind.ACCOUNT_OPENED.value,
+                    ]
+                ),
+            )
+            .group_by(ConversionEvent.person_id)
+            .subquery("per_person")
+        )
+        fan, app, customer = per_person.c.fan_at, per_person.c.app_at, per_person.c.customer_at
+        channel = (
+            Person.first_channel_id
+            if attribution == Attribution.FIRST_TOUCH
+            else Person.last_channel_id
+        )
+        stmt = (
+            select(
+                channel.label("channel_id"),
+                _path(fan, app, start, end),
+                _path(fan, customer, start, end),
+                _path(app, fan, start, end),
+                _path(app, customer, start, end),
+                _path(customer, fan, start, end),
+                _path(customer, app, start, end),
+            )
+            .select_from(per_person.join(Person, Person.id == per_person.c.person_id))
+            .where(
+                or_(
+                    and_(fan >= start, fan < end),
+                    and_(app >= start, app < end),
+                    and_(customer >= start, customer < end),
+                )
+            )
+            .group_by(channel)
+        )
+        rows = (await self.session.execute(stmt)).all()
+        return [(row[0], [int(v) for v in row[1:]]) for row in rows]

@@ -1,0 +1,239 @@
+"""HTTP API of campaigns: tracked-link redirects, signed conversion ingest, and the ops API
+(staff registry, channels + QR codes, links, attribution, the funnel as JSON and CSV).
+
+The ops routes are not yet behind authentication: issue #8 puts `/api/v1/ops/...` behind
+staff roles.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Request
+from fastapi.responses import PlainTextResponse, RedirectResponse
+
+from app.campaigns import attribution, channels, conversions, funnel, links
+from app.campaigns import constants as c
+from app.campaigns.dependencies import OpsActorDep, SignedBody, WeChatDep
+from app.campaigns.models import Channel, TrackedLink
+from app.campaigns.schemas import (
+    AttributionRead,
+    ChannelCreate,
+    ChannelRead,
+    ConversionsAccepted,
+    FunnelReport,
+    LinkCreate,
+    LinkRead,
+    StaffCreate,
+    StaffRead,
+    StaffUseRead,
+    TouchRead,
+)
+from app.core.deps import SessionDep, SettingsDep
+from app.core.errors import NotFound
+from app.core.routing import CommitBeforeResponseRoute
+from app.core.security import mask_openid
+
+public = APIRouter(tags=["campaigns"], route_class=CommitBeforeResponseRoute)
+ingest = APIRouter(prefix="/api/v1", tags=["campaigns"], route_class=CommitBeforeResponseRoute)
+ops = APIRouter(
+    prefix="/api/v1/ops/campaigns", tags=["campaigns"], route_class=CommitBeforeResponseRoute
+)
+
+LinkCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{4,24}$")]
+ChannelCode = Annotated[str, Path(pattern=c.CHANNEL_CODE_PATTERN)]
+StaffNo = Annotated[str, Path(pattern=c.STAFF_NO_PATTERN)]
+OpenIdPath = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{6,64}$")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]
+FanRef = Annotated[str | None, Query(alias=c.FAN_REF_PARAM, max_length=160)]
+
+
+def _secret(settings: SettingsDep) -> str:
+    return settings.secret_key.get_secret_value()
+
+
+@public.get("/t/{code}", include_in_schema=False)
+async def follow_link(
+    request: Request, code: LinkCode, session: SessionDep, settings: SettingsDep, f: FanRef = None
+) -> RedirectResponse:
+    target = await links.follow_link(
+        session, code=code, ref=f, secret=_secret(settings), now=request.app.state.clock.now()
+    )
+    return RedirectResponse(target, status_code=302, headers={"Cache-Control": "no-store"})
+
+
+@ingest.post("/conversions", status_code=202)
+async def post_conversions(
+    request: Request, body: SignedBody, session: SessionDep, settings: SettingsDep
+) -> ConversionsAccepted:
+    return await conversions.ingest_conversions(
+        session, body=body, secret=_secret(settings), now=request.app.state.clock.now()
+    )
+
+
+# -- staff registry ------------------------------------------------------------------------
+
+
+@ops.post("/staff", status_code=201)
+async def register_staff(request: Request, body: StaffCreate, session: SessionDep) -> StaffRead:
+    member = await channels.register_staff(
+        session, **body.model_dump(), now=request.app.state.clock.now()
+    )
+    return StaffRead.model_validate(member)
+
+
+@ops.get("/staff")
+async def list_staff(
+    session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[StaffRead]:
+    rows = await channels.list_staff(session, limit=limit, offset=offset)
+    return [StaffRead.model_validate(r) for r in rows]
+
+
+@ops.post("/staff/{staff_no}/deactivate")
+async def deactivate_staff(request: Request, staff_no: StaffNo, session: SessionDep) -> StaffRead:
+    member = await channels.deactivate_staff(session, staff_no, now=request.app.state.clock.now())
+    return StaffRead.model_validate(member)
+
+
+@ops.get("/staff/{staff_no}/uses")
+async def list_staff_uses(
+    staff_no: StaffNo, session: SessionDep, limit: Limit = 200
+) -> list[StaffUseRead]:
+    touches = await channels.list_staff_uses(session, staff_no, limit=limit)
+    return [
+        StaffUseRead(
+            channel_id=t.channel_id,
+            kind=t.kind,
+            openid_masked=mask_openid(t.openid),
+            occurred_at=t.occurred_at,
+        )
+        for t in touches
+    ]
+
+
+# -- channels and links --------------------------------------------------------------------
+
+
+def _channel_read(channel: Channel) -> ChannelRead:
+    read = ChannelRead.model_validate(channel)
+    return read.model_copy(update={"qr_image_url": channels.qr_image_url(channel)})
+
+
+@ops.post("/channels", status_code=201)
+async def create_channel(
+    request: Request,
+    body: ChannelCreate,
+    session: SessionDep,
+    wechat: WeChatDep,
+    actor: OpsActorDep,
+) -> ChannelRead:
+    qr = None
+    if body.qr is not None:
+        qr = channels.QrRequest(None if body.qr.permanent else body.qr.expire_seconds)
+    channel = await channels.create_channel(
+        session,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        staff_no=body.staff_no,
+        qr=qr,
+        wechat=wechat,
+        created_by=actor,
+        now=request.app.state.clock.now(),
+    )
+    return _channel_read(channel)
+
+
+@ops.get("/channels")
+async def list_channels(
+    session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[ChannelRead]:
+    rows = await channels.list_channels(session, limit=limit, offset=offset)
+    return [_channel_read(r) for r in rows]
+
+
+@ops.get("/channels/{code}")
+async def get_channel(code: ChannelCode, session: SessionDep) -> ChannelRead:
+    return _channel_read(await channels.get_channel(session, code))
+
+
+def _link_read(link: TrackedLink, channel_code: str, base_url: str, secret: str) -> LinkRead:
+    return LinkRead(
+        code=link.code,
+        channel=channel_code,
+        target=link.target,
+        target_url=link.target_url,
+        url=links.link_url(base_url, link.code, secret=secret),
+    )
+
+
+@ops.post("/links", status_code=201)
+async def create_link(
+    request: Request, body: LinkCreate, session: SessionDep, settings: SettingsDep
+) -> LinkRead:
+    link = await links.create_link(
+        session,
+        channel_code=body.channel,
+        target=body.target,
+        target_url=body.target_url,
+        now=request.app.state.clock.now(),
+    )
+    return _link_read(link, body.channel, settings.base_url, _secret(settings))
+
+
+@ops.get("/links")
+async def list_links(
+    session: SessionDep, settings: SettingsDep, limit: Limit = 100, offset: Offset = 0
+) -> list[LinkRead]:
+    rows = await links.list_links(session, limit=limit, offset=offset)
+    codes = {ch.id: ch.code for ch in await channels.list_channels(session, limit=10_000, offset=0)}
+    return [
+        _link_read(r, codes.get(r.channel_id, ""), settings.base_url, _secret(settings))
+        for r in rows
+    ]
+
+
+# -- attribution and the funnel ------------------------------------------------------------
+
+
+@ops.get("/attribution/{openid}")
+async def get_attribution(openid: OpenIdPath, session: SessionDep) -> AttributionRead:
+    found = await attribution.get_attribution(session, openid)
+    if found is None:
+        raise NotFound(f"no attribution for fan {mask_openid(openid)}")
+    return AttributionRead(
+        first_channel=found.first_channel,
+        first_touch_at=found.first_touch_at,
+        last_channel=found.last_channel,
+        last_touch_at=found.last_touch_at,
+        touches=[TouchRead(channel=ch, kind=k, occurred_at=at) for ch, k, at in found.touches],
+    )
+
+
+@ops.get("/funnel")
+async def get_funnel(
+    session: SessionDep,
+    start: datetime,
+    end: datetime,
+    model: c.Attribution = c.Attribution.FIRST_TOUCH,
+) -> FunnelReport:
+    return await funnel.funnel_report(session, start=start, end=end, attribution=model)
+
+
+@ops.get("/funnel.csv", response_class=PlainTextResponse)
+async def get_funnel_csv(
+    session: SessionDep,
+    start: datetime,
+    end: datetime,
+    model: c.Attribution = c.Attribution.FIRST_TOUCH,
+) -> PlainTextResponse:
+    report = await funnel.funnel_report(session, start=start, end=end, attribution=model)
+    filename = f"funnel-{start:%Y%m%d}-{end:%Y%m%d}-{model.value}.csv"
+    return PlainTextResponse(
+        funnel.funnel_csv(report),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,150 @@
+"""Request and response models of the campaigns API (ops, conversion ingest, funnel)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from app.campaigns import constants as c
+
+OpenId = Field(default=None, pattern=r"^[A-Za-z0-9_-]{6,64}$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Read(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class StaffCreate(Strict):
+    staff_no: str = Field(pattern=c.STAFF_NO_PATTERN)
+    name: str = Field(min_length=1, max_length=64)
+    branch: str = Field(default="", max_length=64)
+
+
+class StaffRead(Read):
+    staff_no: str
+    branch: str
+    is_active: bool
+    registered_at: datetime
+    deactivated_at: datetime | None
+
+
+class StaffUseRead(BaseModel):
+    channel_id: int
+    kind: str
+    openid_masked: str
+    occurred_at: datetime
+
+
+class QrOptions(Strict):
+    permanent: bool = False
+    expire_seconds: int = Field(
+        default=c.QR_TEMP_DEFAULT_EXPIRE_S, ge=60, le=c.QR_TEMP_MAX_EXPIRE_S
+    )
+
+
+class ChannelCreate(Strict):
+    code: str = Field(pattern=c.CHANNEL_CODE_PATTERN)
+    name: str = Field(min_length=1, max_length=64)
+    kind: c.ChannelKind
+    staff_no: str | None = Field(default=None, pattern=c.STAFF_NO_PATTERN)
+    qr: QrOptions | None = None
+
+
+class ChannelRead(Read):
+    code: str
+    name: str
+    kind: str
+    scene_str: str | None
+    qr_url: str | None
+    qr_image_url: str | None = None
+    qr_permanent: bool | None
+    qr_expires_at: datetime | None
+    is_active: bool
+    created_at: datetime
+
+
+class LinkCreate(Strict):
+    channel: str = Field(pattern=c.CHANNEL_CODE_PATTERN)
+    target: c.LinkTarget
+    target_url: str = Field(min_length=8, max_length=1024)
+
+
+class LinkRead(BaseModel):
+    code: str
+    channel: str
+    target: str
+    target_url: str
+    url: str
+
+
+class TouchRead(BaseModel):
+    channel: str
+    kind: str
+    occurred_at: datetime
+
+
+class AttributionRead(BaseModel):
+    first_channel: str | None
+    first_touch_at: datetime | None
+    last_channel: str | None
+    last_touch_at: datetime | None
+    touches: list[TouchRead]
+
+
+class ConversionIn(Strict):
+    """One event posted back by a brokerage system; at least one identifier is required."""
+
+    event_id: str = Field(min_length=1, max_length=64, pattern=r"^[\x21-\x7e]+$")
+    kind: c.ConversionKind
+    occurred_at: AwareDatetime
+    openid: str | None = OpenId
+    fan_ref: str | None = Field(default=None, max_length=160)
+    unionid: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{6,64}$")
+    phone_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    account_ref: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$")
+    channel: str | None = Field(default=None, pattern=c.CHANNEL_CODE_PATTERN)
+
+    @model_validator(mode="after")
+    def _posted_kind_with_identifier(self) -> ConversionIn:
+        if self.kind not in c.POSTED_KINDS:
+            raise ValueError(
+                "follows come from WeChat; post app_activated, account_opened or first_trade"
+            )
+        if not any((self.openid, self.fan_ref, self.unionid, self.phone_hash, self.account_ref)):
+            raise ValueError(
+                "give at least one of openid, fan_ref, unionid, phone_hash, account_ref"
+            )
+        return self
+
+
+class ConversionBatch(Strict):
+    events: list[ConversionIn] = Field(min_length=1, max_length=c.MAX_CONVERSIONS_PER_REQUEST)
+
+
+class ConversionsAccepted(BaseModel):
+    accepted: int
+    duplicates: int
+    linked_to_fans: int
+
+
+class FunnelRow(BaseModel):
+    channel: str | None
+    fan_to_app_user: int
+    fan_to_customer: int
+    app_user_to_fan: int
+    app_user_to_customer: int
+    customer_to_fan: int
+    customer_to_app_user: int
+
+
+class FunnelReport(BaseModel):
+    start: datetime
+    end: datetime
+    attribution: c.Attribution
+    rows: list[FunnelRow]
+    totals: FunnelRow
