@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.account_center import errors
 from app.account_center.cache import Cached, FanCache, cache_key
 from app.account_center.constants import CACHE_TTL_S, QueryKind
+from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
 from app.accounts.schemas import BindingRead
 from app.brokerage import errors as counter
@@ -92,16 +93,15 @@ async def resolve_binding(
     session: AsyncSession, *, openid: str, binding_id: int | None = None
 ) -> tuple[BindingRead, int]:
     """The fan's own binding to query (and how many they have). NotBoundError when none."""
-    bindings = await accounts_service.list_bindings(session, openid=openid)
+    bindings = await accounts_service.list_bindings(session, openid=openid)  # default first
     if binding_id is not None:
-        chosen = await accounts_service.get_binding_for_fan(
-            session, openid=openid, binding_id=binding_id
-        )
+        chosen = next((b for b in bindings if b.id == binding_id), None)
+        if chosen is None:  # another fan's id, or an unbound one: simply not found
+            raise accounts_errors.BindingNotFoundError()
         return chosen, len(bindings)
-    default = await accounts_service.get_default_binding(session, openid)
-    if default is None:
+    if not bindings:
         raise errors.NotBoundError()
-    return default, len(bindings)
+    return bindings[0], len(bindings)
 
 
 async def fetch(

@@ -1,0 +1,235 @@
+"""Account center latency: menu click "我的持仓" through the webhook, 32 concurrent fans.
+
+The product app runs in uvicorn (2 workers, uvloop) on real PostgreSQL + Redis; the sandbox
+counter runs as its own server (`app.simulator.main`, as `wxbroker sim` serves it) set to 50 ms
+latency, and the gateway reaches it over loopback HTTP (BROKERAGE_API_BASE_URL). 32 fans are
+bound to the demo customers' accounts (rows inserted directly: the binding flow itself is
+covered by the tests). Each click is a signed CLICK MENU_POSITIONS event
+with its own CreateTime, answered with the positions news card.
+- cold: the per-fan cache is emptied before each round; 32 fans click at once; ROUNDS rounds.
+- warm: caches primed; 32 fans click back to back for WARM_S seconds (under the 30 s TTL).
+Targets: p99 < 300 ms cold, < 30 ms warm. Run: `.venv/bin/python -m bench.account_center`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import httpx
+from redis import Redis
+
+from app.brokerage import demo_data
+from app.core.security import sha1_signature
+from bench.common import RESULTS, ROOT, VENV_BIN, free_port, server
+
+TOKEN = "benchToken2024"
+PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
+DB_NAME = "wxbroker_bench_accounts"
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+FANS = int(os.environ.get("BENCH_FANS", "32"))
+LATENCY_MS = float(os.environ.get("BENCH_COUNTER_LATENCY_MS", "50"))
+COLD_ROUNDS = int(os.environ.get("BENCH_COLD_ROUNDS", "15"))
+WARM_S = float(os.environ.get("BENCH_WARM_S", "10"))
+CACHE_PATTERN = "account_center:v1:*"
+UVICORN_FLAGS = [
+    "--workers",
+    "1",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
+
+
+def product_env(port: int, sim_port: int) -> dict[str, str]:
+    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
+    return {
+        "ENVIRONMENT": "dev",
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "DATABASE_URL": f"{base}/{DB_NAME}",
+        "REDIS_URL": REDIS_URL,
+        "WECHAT_TOKEN": TOKEN,
+        "RUN_WORKER_IN_PROCESS": "false",
+        "MOUNT_SIMULATOR": "false",
+        "BROKERAGE_API_BASE_URL": f"http://127.0.0.1:{sim_port}/_sim/broker",
+        "LOG_LEVEL": "WARNING",
+        "WEBHOOK_TIMESTAMP_WINDOW_S": "3600",
+    }
+
+
+def bindable_accounts() -> list[tuple[demo_data.CustomerSpec, demo_data.AccountSpec]]:
+    return [(c, a) for c in demo_data.CUSTOMERS for a in c.accounts if not a.locked]
+
+
+async def prepare_database(env: dict[str, str]) -> list[str]:
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    finally:
+        await conn.close()
+    proc = await asyncio.create_subprocess_exec(
+        str(VENV_BIN / "wxbroker"), "migrate", env={**os.environ, **env}, cwd=ROOT
+    )
+    if await proc.wait() != 0:
+        raise RuntimeError("migration failed")
+    return await bind_fans()
+
+
+async def bind_fans() -> list[str]:
+    accounts = bindable_accounts()
+    openids = [f"oBenchFan{i:018d}" for i in range(FANS)]
+    now = datetime.now(UTC)
+    conn = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + f"/{DB_NAME}")
+    try:
+        for i, openid in enumerate(openids):
+            customer, account = accounts[i % len(accounts)]
+            await conn.execute(
+                "INSERT INTO account_binding (openid, client_id, account_id, account_no_masked,"
+                " account_type, is_default, consent_version, consented_at, bound_at)"
+                " VALUES ($1, $2, $3, $4, $5, true, 'bench', $6, $6)",
+                openid,
+                customer.client_id,
+                account.account_id,
+                "****" + account.account_no[-4:],
+                str(account.account_type),
+                now,
+            )
+    finally:
+        await conn.close()
+    return openids
+
+
+class Clicker:
+    """Signed CLICK events with unique CreateTimes (WeChat's dedupe key differs per click)."""
+
+    def __init__(self, http: httpx.AsyncClient) -> None:
+        self.http = http
+        self.create_time = int(time.time()) - 1800
+
+    async def click(self, openid: str) -> tuple[float, bool]:
+        self.create_time += 1
+        ts = str(int(time.time()))
+        nonce = str(random.randint(10**8, 10**9))
+        params = {"signature": sha1_signature(TOKEN, ts, nonce), "timestamp": ts, "nonce": nonce}
+        body = (
+            "<xml><ToUserName><![CDATA[gh_bench]]></ToUserName>"
+            f"<FromUserName><![CDATA[{openid}]]></FromUserName>"
+            f"<CreateTime>{self.create_time}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+            "<Event><![CDATA[CLICK]]></Event><EventKey><![CDATA[MENU_POSITIONS]]></EventKey></xml>"
+        )
+        started = time.perf_counter()
+        response = await self.http.post("/wechat", params=params, content=body.encode())
+        elapsed = (time.perf_counter() - started) * 1000
+        ok = response.status_code == 200 and "我的持仓" in response.text
+        return elapsed, ok
+
+
+def p99(samples: list[float]) -> float:
+    return statistics.quantiles(samples, n=100, method="inclusive")[98]
+
+
+def summary(name: str, samples: list[float], errors: int) -> dict[str, float]:
+    row = {
+        "samples": len(samples),
+        "errors": errors,
+        "p50_ms": statistics.median(samples),
+        "p99_ms": p99(samples),
+        "max_ms": max(samples),
+    }
+    print(
+        f"{name:<6} {row['samples']:>8} {row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f}"
+        f" {row['max_ms']:>9.1f} {errors:>7}"
+    )
+    return row
+
+
+async def cold(clicker: Clicker, openids: list[str], redis: Redis) -> tuple[list[float], int]:
+    samples, errors = [], 0
+    for _ in range(COLD_ROUNDS):
+        keys = list(redis.scan_iter(CACHE_PATTERN))
+        if keys:
+            redis.delete(*keys)
+        results = await asyncio.gather(*(clicker.click(o) for o in openids))
+        samples += [ms for ms, _ in results]
+        errors += sum(1 for _, ok in results if not ok)
+    return samples, errors
+
+
+async def warm(clicker: Clicker, openids: list[str]) -> tuple[list[float], int]:
+    await asyncio.gather(*(clicker.click(o) for o in openids))  # prime every fan's cache
+    samples: list[float] = []
+    errors = 0
+    deadline = time.perf_counter() + WARM_S
+
+    async def fan(openid: str) -> None:
+        nonlocal errors
+        while time.perf_counter() < deadline:
+            ms, ok = await clicker.click(openid)
+            samples.append(ms)
+            errors += 0 if ok else 1
+
+    await asyncio.gather(*(fan(o) for o in openids))
+    return samples, errors
+
+
+async def run(port: int, sim_port: int, openids: list[str]) -> dict[str, dict[str, float]]:
+    base = f"http://127.0.0.1:{port}"
+    limits = httpx.Limits(max_connections=FANS, max_keepalive_connections=FANS)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as http:
+        admin = f"http://127.0.0.1:{sim_port}/_sim/broker/_admin"
+        await http.post(f"{admin}/maintenance", json={"mode": "off"})
+        await http.post(f"{admin}/latency", json={"fixed_ms": LATENCY_MS})
+        clicker = Clicker(http)
+        await warm(clicker, openids[:4])  # connections, JIT-free warm-up of the code paths
+        redis = Redis.from_url(REDIS_URL)
+        cold_samples, cold_errors = await cold(clicker, openids, redis)
+        warm_samples, warm_errors = await warm(clicker, openids)
+    print(f"\nmenu click 我的持仓, {FANS} concurrent fans, counter latency {LATENCY_MS:.0f} ms")
+    print(f"{'cache':<6} {'samples':>8} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'errors':>7}")
+    return {
+        "cold": summary("cold", cold_samples, cold_errors),
+        "warm": summary("warm", warm_samples, warm_errors),
+    }
+
+
+def main() -> dict[str, object]:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    port, sim_port = free_port(), free_port()
+    env = product_env(port, sim_port)
+    Redis.from_url(REDIS_URL).flushdb()
+    openids = asyncio.run(prepare_database(env))
+    uvicorn = str(VENV_BIN / "uvicorn")
+    factory = ["--factory", "--loop", "uvloop", "--no-access-log", "--log-level", "warning"]
+    sim_cmd = [uvicorn, "app.simulator.main:create_sim_app_from_env", *factory]
+    sim_cmd += ["--port", str(sim_port)]
+    cmd = [uvicorn, "app.main:create_app_from_env", "--factory", "--port", str(port)]
+    cmd += UVICORN_FLAGS
+    sim_ready = f"http://127.0.0.1:{sim_port}/_sim/broker/_admin/stats"
+    with server(sim_cmd, env, sim_ready), server(cmd, env, f"http://127.0.0.1:{port}/healthz"):
+        rows = asyncio.run(run(port, sim_port, openids))
+    cold_ok = rows["cold"]["p99_ms"] < 300 and rows["cold"]["errors"] == 0
+    warm_ok = rows["warm"]["p99_ms"] < 30 and rows["warm"]["errors"] == 0
+    for name, ok, target in (("cold", cold_ok, 300), ("warm", warm_ok, 30)):
+        verdict = "ok" if ok else "MISSED"
+        print(f"{name} p99 {rows[name]['p99_ms']:.1f} ms (target < {target} ms): {verdict}")
+    result: dict[str, object] = {"fans": FANS, "counter_latency_ms": LATENCY_MS, **rows}
+    Path(RESULTS / "account_center.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    main()
