@@ -39,8 +39,11 @@ async def relay_once(
     """Relay every due pending row of both tables; returns how many ids reached Redis."""
     total = 0
     for kind in (Kind.DELIVERY, Kind.CS):
+        after_id = 0  # batches walk the primary key forward instead of rescanning from the start
         while True:
-            moved = await _relay_batch(sessionmaker, redis, kind, clock=clock, config=config)
+            moved, after_id = await _relay_batch(
+                sessionmaker, redis, kind, clock=clock, config=config, after_id=after_id
+            )
             total += moved
             if moved < config.relay_batch:
                 break
@@ -54,16 +57,20 @@ async def _relay_batch(
     *,
     clock: Clock,
     config: PushConfig,
-) -> int:
+    after_id: int = 0,
+) -> tuple[int, int]:
+    """One batch of due pending rows with ids above `after_id`: (count, highest id)."""
     now = clock.now()
     lease_until = now + timedelta(seconds=config.queue_lease_s)
     async with unit_of_work(sessionmaker) as session:
         repo = queue_repository(session, cs=kind is Kind.CS)
-        picked = await repo.mark_queued(now=now, lease_until=lease_until, limit=config.relay_batch)
+        picked = await repo.mark_queued(
+            now=now, lease_until=lease_until, limit=config.relay_batch, after_id=after_id
+        )
     if not picked:
-        return 0
+        return 0, after_id
     await publish_or_unqueue(sessionmaker, redis, kind, picked, config=config)
-    return len(picked)
+    return len(picked), picked[-1][0]
 
 
 async def publish_or_unqueue(

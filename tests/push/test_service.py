@@ -7,6 +7,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
 from app.core.db import unit_of_work
+from app.ops import service as ops_service
+from app.ops.constants import Role
+from app.ops.schemas import ApiKeyCreate
 from app.push import service
 from app.push.errors import AlertNotFoundError, DeliveryNotFoundError, InvalidSeverityError
 from app.push.models import CsMessage, Delivery
@@ -86,8 +89,26 @@ class TestStatusAndHistory:
             await service.get_delivery(session, 999)
 
 
+@pytest.fixture
+async def viewer(app, client):
+    """The status API is staff-only (issue #8): a viewer API key on the test client."""
+    async with unit_of_work(app.state.sessionmaker) as session:
+        _, raw = await ops_service.create_api_key(
+            session, actor=ops_service.CLI_PRINCIPAL,
+            data=ApiKeyCreate(name="push-status", role=Role.VIEWER), now=app.state.clock.now(),
+        )  # fmt: skip
+    client.headers["X-Api-Key"] = raw
+    return client
+
+
 class TestRouter:
-    async def test_status_routes(self, client, app):
+    async def test_status_routes_need_a_staff_key(self, client):
+        response = await client.get("/api/v1/alerts/1/status")
+        assert response.status_code == 401
+        assert "error" in response.json()
+
+    async def test_status_routes(self, viewer, app):
+        client = viewer
         async with unit_of_work(app.state.sessionmaker) as session:
             alert = await service.create_alert(
                 session, alert_type="ipo", severity="transactional", payload={}
@@ -113,7 +134,7 @@ class TestRouter:
             ("/api/v1/deliveries/99999999999999999999999", 422),
         ],
     )
-    async def test_bad_ids_get_problem_bodies(self, client, path, status):
-        response = await client.get(path)
+    async def test_bad_ids_get_problem_bodies(self, viewer, path, status):
+        response = await viewer.get(path)
         assert response.status_code == status
         assert "error" in response.json()
