@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["bench.webhook", "bench.template_send", "bench.account_center"]
+BENCHES = ["bench.webhook", "bench.template_send", "bench.account_center", "bench.push"]
 
 
 def main() -> int:

@@ -98,9 +98,10 @@ async def _read(
     try:
         reply = await redis.xreadgroup(GROUP, consumer, streams, count=count, block=block_ms)  # type: ignore[arg-type]
     except ResponseError as exc:
-        if not str(exc).startswith("NOGROUP"):
+        # NOGROUP: Redis lost the group (FLUSHALL, failover). UNBLOCKED: the stream key vanished
+        # while this read was blocked on it. Either way recreate; the reconciler re-queues.
+        if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
             raise
-        # Redis lost the group (FLUSHALL, failover): recreate it; the reconciler re-queues.
         log.warning("push.stream.group_recreated")
         await ensure_groups(redis)
         return []
