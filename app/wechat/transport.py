@@ -94,8 +94,10 @@ class AiohttpTransport:
     def __init__(
         self, *, timeout_s: float, max_connections: int = 512, connect_timeout_s: float = 3.0
     ) -> None:
+        # sock_connect, not connect: `connect` arms a timer on every request (pool acquire),
+        # sock_connect only when a TCP connection is opened; `total` bounds the whole call.
         self._timeout = aiohttp.ClientTimeout(
-            total=timeout_s, connect=min(timeout_s, connect_timeout_s)
+            total=timeout_s, sock_connect=min(timeout_s, connect_timeout_s)
         )
         self._max_connections = max_connections
         self._session: aiohttp.ClientSession | None = None
