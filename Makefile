@@ -22,11 +22,12 @@ run: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Browser tests use Debian's chromium (never a downloaded browser build).
+# Browser tests use Debian's chromium (never a downloaded browser build) and CJK fonts so
+# screenshots of the Chinese pages are readable.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  echo "installing Debian chromium for browser tests"; \
-	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null; }
+	@{ command -v chromium >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi 'noto sans cjk'; } || { \
+	  echo "installing Debian chromium and CJK fonts for browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk) >/dev/null; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check app tests bench
