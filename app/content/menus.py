@@ -311,7 +311,7 @@ def builtin_definition() -> dict[str, Any]:
     account center (by the `bound_customer` tag). Keys are the webhook's CLICK contracts."""
 
     def click(name: str, key: str) -> dict[str, str]:
-        return {"type": "click", "name": name, "key": key}
+        return {"type": "click", "name": name, "key": str(key)}
 
     def view(name: str, url: str) -> dict[str, str]:
         return {"type": "view", "name": name, "url": url}
