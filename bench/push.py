@@ -64,7 +64,7 @@ LATENCY_S = float(os.environ.get("BENCH_PUSH_LATENCY_S", "20"))
 ALERTS_PER_S = 100
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DB_NAME = os.environ.get("BENCH_PUSH_DB", "wxb_bench_push")
-REDIS_URL = os.environ.get("BENCH_PUSH_REDIS_URL", "redis://127.0.0.1:6379/14")
+REDIS_URL = os.environ.get("BENCH_PUSH_REDIS_URL", "redis://127.0.0.1:6379/15")
 INGEST_SECRET = "bench-ingest-secret"
 
 
