@@ -1,4 +1,5 @@
-"""`wxbroker` command line: serve, worker, migrate, dev, sim, audit verify, staff create."""
+"""`wxbroker` command line: serve, worker, migrate, dev, sim, audit verify, staff create,
+menu push | import | export."""
 
 from __future__ import annotations
 
@@ -68,6 +69,17 @@ def _build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
     )
+    menu = sub.add_parser("menu", help="custom menu versions (validate and publish to WeChat)")
+    menu_sub = menu.add_subparsers(dest="menu_command", required=True)
+    push = menu_sub.add_parser(
+        "push", help="validate and publish a version (default: the published one again)"
+    )
+    push.add_argument("--version", type=int, help="the menu version to publish")
+    push.add_argument("--builtin", action="store_true", help="publish the built-in menu (v1)")
+    menu_import = menu_sub.add_parser("import", help="store a YAML file as a new draft version")
+    menu_import.add_argument("file", type=argparse.FileType("rb"))
+    menu_export = menu_sub.add_parser("export", help="print a version as YAML")
+    menu_export.add_argument("--version", type=int, help="default: the published version")
     return parser
 
 
@@ -185,6 +197,32 @@ def cmd_staff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_menu(args: argparse.Namespace) -> int:
+    from app.content import commands
+
+    settings = get_settings()
+    actor = f"cli:{getpass.getuser()}"
+    try:
+        if args.menu_command == "push":
+            row = asyncio.run(
+                commands.push_menu(
+                    settings, version=args.version, builtin=args.builtin, actor=actor
+                )
+            )
+            sys.stdout.write(f"published menu version {row.version}\n")
+        elif args.menu_command == "import":
+            with args.file as source:
+                text = source.read()
+            row = asyncio.run(commands.import_menu(settings, text=text, actor=actor))
+            sys.stdout.write(f"stored draft menu version {row.version}\n")
+        else:
+            sys.stdout.write(asyncio.run(commands.export_menu(settings, version=args.version)))
+    except AppError as exc:
+        sys.stderr.write(f"wxbroker: {exc.detail}\n")
+        return 1
+    return 0
+
+
 async def _with_sessionmaker(work: Callable[[Any], Awaitable[T]]) -> T:
     settings = get_settings()
     engine = create_engine(settings.database_url, pool_size=2)
@@ -202,4 +240,5 @@ COMMANDS = {
     "sim": cmd_sim,
     "audit": cmd_audit,
     "staff": cmd_staff,
+    "menu": cmd_menu,
 }
