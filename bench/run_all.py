@@ -5,7 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ["bench.webhook", "bench.template_send", "bench.account_center", "bench.push"]
+BENCHES = [
+    "bench.webhook",
+    "bench.template_send",
+    "bench.account_center",
+    "bench.push",
+    "bench.funnel",
+]
 
 
 def main() -> int:

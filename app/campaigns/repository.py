@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, delete, func, or_, select, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.campaigns.constants import Attribution, ConversionKind
@@ -204,6 +205,16 @@ class FunnelRepository:
     async def report(
         self, *, start: datetime, end: datetime, attribution: Attribution
     ) -> list[tuple[int | None, list[int]]]:
+        roles = [
+            ConversionKind.FOLLOWED.value,
+            ConversionKind.APP_ACTIVATED.value,
+            ConversionKind.ACCOUNT_OPENED.value,
+        ]
+        # Only persons with a role event inside the period can convert in it (index range).
+        in_period = aliased(ConversionEvent)
+        active = select(in_period.person_id).where(
+            in_period.kind.in_(roles), in_period.occurred_at >= start, in_period.occurred_at < end
+        )
         per_person = (
             select(
                 ConversionEvent.person_id.label("person_id"),
@@ -213,13 +224,8 @@ class FunnelRepository:
             )
             .where(
                 ConversionEvent.occurred_at < end,
-                ConversionEvent.kind.in_(
-                    [
-                        ConversionKind.FOLLOWED.value,
-                        ConversionKind.APP_ACTIVATED.value,
-                        ConversionKind.ACCOUNT_OPENED.value,
-                    ]
-                ),
+                ConversionEvent.kind.in_(roles),
+                ConversionEvent.person_id.in_(active),
             )
             .group_by(ConversionEvent.person_id)
             .subquery("per_person")
