@@ -235,7 +235,7 @@
         return el("div", { class: "row sub-row" }, sname, ...leafFields(s, renderMenuEditor),
           el("button", { type: "button", class: "secondary", onclick: () => { b.sub_button.splice(j, 1); renderMenuEditor(); } }, "✕"));
       });
-      const addSub = el("button", { type: "button", class: "secondary", onclick: () => {
+      const addSub = el("button", { type: "button", class: "secondary", "data-add-sub": i, onclick: () => {
         if (!b.sub_button) { b.sub_button = []; delete b.type; delete b.key; delete b.url; }
         b.sub_button.push({ type: "click", name: "新菜单", key: "KEY_" + Date.now() }); renderMenuEditor();
       } }, "+ sub-button");
@@ -243,7 +243,7 @@
         ...(b.sub_button ? [] : leafFields(b, renderMenuEditor)), addSub,
         el("button", { type: "button", class: "danger", onclick: () => { buttons.splice(i, 1); renderMenuEditor(); } }, "✕")), subs);
     });
-    const add = el("button", { type: "button", class: "secondary", disabled: buttons.length >= 3, onclick: () => { buttons.push({ type: "click", name: "菜单", key: "KEY_" + Date.now() }); renderMenuEditor(); } }, "+ top button");
+    const add = el("button", { type: "button", id: "menu-add-top", class: "secondary", disabled: buttons.length >= 3, onclick: () => { buttons.push({ type: "click", name: "菜单", key: "KEY_" + Date.now() }); renderMenuEditor(); } }, "+ top button");
     box.replaceChildren(...rows, add);
     renderPhoneMenu();
   }
