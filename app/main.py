@@ -28,6 +28,7 @@ from app.core.health import router as health_router
 from app.core.logging import configure_logging
 from app.core.metrics import RequestContextMiddleware
 from app.core.resources import Resources
+from app.core.routing import FastLaneApp
 from app.core.supervisor import Supervisor
 from app.fans import service as fans_service
 from app.ops import dependencies as ops_dependencies
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             await app.state.wechat.aclose()
             await res.close()
 
-    app = FastAPI(title="wxbroker", version="0.1.0", lifespan=lifespan)
+    app = FastLaneApp(title="wxbroker", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
     app.add_middleware(RequestContextMiddleware)
@@ -100,7 +101,7 @@ def include_features(app: FastAPI, settings: Settings) -> None:
     app.state.wechat_router = wechat_router
     app.state.keyword_cache = content_service.KeywordCache()
     content_handlers.register(wechat_router, keywords=app.state.keyword_cache)
-    app.include_router(webhook_router.router)
+    app.add_fast_lane(webhook_router.ROUTE, webhook_router.asgi_endpoint)  # GET/POST /wechat
     push_handlers.register(wechat_router)
     viewer = Depends(ops_dependencies.require_role(Role.VIEWER))
     app.include_router(push_router.router, dependencies=[viewer])  # status API: staff only

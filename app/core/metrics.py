@@ -14,7 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.core.logging import request_id_var
 
 HTTP_REQUESTS = Counter(
-    "wxbroker_http_requests_total", "HTTP requests by route and status", ["route", "method", "status"]
+    "wxbroker_http_requests_total",
+    "HTTP requests by route and status",
+    ["route", "method", "status"],
 )
 WEBHOOK_LATENCY = Histogram(
     "wxbroker_webhook_latency_seconds",
@@ -39,7 +41,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _incoming_request_id(scope) or os.urandom(8).hex()
+        request_id = request_id_of(scope)
         token = request_id_var.set(request_id)
         status = 500
 
@@ -56,16 +58,31 @@ class RequestContextMiddleware:
         finally:
             route: Any = scope.get("route")
             path = getattr(route, "path", None) or "unmatched"
-            HTTP_REQUESTS.labels(path, scope.get("method", ""), str(status)).inc()
+            count_request(path, scope.get("method", ""), status)
             request_id_var.reset(token)
 
 
-def _incoming_request_id(scope: Scope) -> str:
+_request_counters: dict[tuple[str, str, int], Any] = {}
+
+
+def count_request(route: str, method: str, status: int) -> None:
+    """Count one request; label children are cached (labels() is costly on hot paths)."""
+    key = (route, method, status)
+    child = _request_counters.get(key)
+    if child is None:
+        child = _request_counters[key] = HTTP_REQUESTS.labels(route, method, str(status))
+    child.inc()
+
+
+def request_id_of(scope: Scope) -> str:
+    """The caller's X-Request-Id (sanitised), or a fresh one."""
     for name, value in scope.get("headers", ()):
         if name == b"x-request-id":
             text: str = value.decode("latin-1")[:64]
-            return "".join(c for c in text if c.isalnum() or c in "-_")
-    return ""
+            cleaned = "".join(c for c in text if c.isalnum() or c in "-_")
+            if cleaned:
+                return cleaned
+    return os.urandom(8).hex()
 
 
 async def metrics_endpoint(_request: Request) -> Response:
