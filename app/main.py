@@ -18,6 +18,7 @@ from app.alerts import router as alerts_router
 from app.brokerage.client import create_brokerage_gateway
 from app.campaigns import attribution as campaigns_attribution
 from app.campaigns import router as campaigns_router
+from app.campaigns import segments as campaigns_segments
 from app.content import default_menu
 from app.content import handlers as content_handlers
 from app.content import router as content_router
@@ -135,6 +136,7 @@ def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
     webhook = webhook_service.create_webhook_service(app.state, late_reply_sink=late_reply_sink)
     webhook.recorder.add_listener(fans_service.apply_inbound_records)
     webhook.recorder.add_listener(campaigns_attribution.apply_inbound_records)
+    webhook.recorder.add_listener(campaigns_segments.apply_inbound_records)
     app.state.webhook = webhook
     supervisor.start("webhook.recorder", webhook.recorder.run)
     keywords = app.state.keyword_cache
@@ -173,6 +175,11 @@ def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
         ops_pushes.fan_out_config(app.state.settings),
     )
     supervisor.start("ops.push_scheduler", schedule)
+    sessionmaker, clock = app.state.sessionmaker, app.state.clock
+    sweep = partial(campaigns_segments.segment_sweep_loop, sessionmaker, clock)
+    supervisor.start("campaigns.segment_sweep", sweep)  # dormancy, bindings off the webhook
+    mirror = partial(campaigns_segments.tag_mirror_loop, sessionmaker, app.state.wechat, clock)
+    supervisor.start("campaigns.tag_mirror", mirror)  # segments -> WeChat tags
 
 
 def create_app_from_env() -> FastAPI:

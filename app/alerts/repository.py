@@ -234,6 +234,42 @@ class SegmentRepository(Repository[SegmentMember]):
         stmt = select(func.count()).where(SegmentMember.segment == segment)
         return int(await self.session.scalar(stmt) or 0)
 
+    async def remove_members(self, segment: str, openids: Collection[str]) -> None:
+        if openids:
+            stmt = delete(SegmentMember).where(
+                SegmentMember.segment == segment, SegmentMember.openid.in_(list(openids))
+            )
+            await self.session.execute(stmt)
+
+    async def memberships(
+        self, segments: Collection[str], openids: Collection[str]
+    ) -> list[tuple[str, str]]:
+        """(segment, openid) pairs among the given segments and openids."""
+        if not segments or not openids:
+            return []
+        stmt = select(SegmentMember.segment, SegmentMember.openid).where(
+            SegmentMember.segment.in_(list(segments)), SegmentMember.openid.in_(list(openids))
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(stmt)]
+
+    async def sizes(self, segments: Collection[str]) -> dict[str, int]:
+        stmt = (
+            select(SegmentMember.segment, func.count())
+            .where(SegmentMember.segment.in_(list(segments)))
+            .group_by(SegmentMember.segment)
+        )
+        return {row[0]: int(row[1]) for row in await self.session.execute(stmt)}
+
+    async def list_members(self, segment: str, *, limit: int, offset: int) -> list[str]:
+        stmt = (
+            select(SegmentMember.openid)
+            .where(SegmentMember.segment == segment)
+            .order_by(SegmentMember.openid)
+            .limit(limit)
+            .offset(offset)
+        )
+        return list(await self.session.scalars(stmt))
+
 
 # ---- fan-out ----
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -517,6 +517,34 @@ async def set_segment_members(
         await repo.clear(segment)
     await repo.add_members(segment, request.openids)
     return SegmentUpdated(segment=segment, members=await repo.count(segment))
+
+
+async def update_segment_members(
+    session: AsyncSession, *, segment: str, add: Collection[str], remove: Collection[str]
+) -> None:
+    """Incremental membership change (derived segments from campaigns). Flushes only."""
+    repo = SegmentRepository(session)
+    if add:
+        await repo.add_members(segment, add)
+    await repo.remove_members(segment, remove)
+
+
+async def segment_memberships(
+    session: AsyncSession, *, segments: Collection[str], openids: Collection[str]
+) -> list[tuple[str, str]]:
+    """(segment, openid) pairs: which of these fans are in which of these segments."""
+    return await SegmentRepository(session).memberships(segments, openids)
+
+
+async def segment_sizes(session: AsyncSession, segments: Collection[str]) -> dict[str, int]:
+    sizes = await SegmentRepository(session).sizes(segments)
+    return {name: sizes.get(name, 0) for name in segments}
+
+
+async def list_segment_members(
+    session: AsyncSession, *, segment: str, limit: int, offset: int
+) -> list[str]:
+    return await SegmentRepository(session).list_members(segment, limit=limit, offset=offset)
 
 
 def category_from_word(word: str) -> Category | None:

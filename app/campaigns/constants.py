@@ -68,3 +68,103 @@ FUNNEL_PATHS = (
     "customer_to_app_user",
 )
 MAX_FUNNEL_DAYS = 366
+
+
+# -- segments (issue #7, second half) -------------------------------------------------------
+
+
+class Segment(StrEnum):
+    """Derived audiences, written to the alerts' `segment_member` under these names."""
+
+    BOUND_CUSTOMERS = "auto.bound_customers"
+    ENGAGED_PROSPECTS = "auto.engaged_prospects"  # unbound, recent menu use or scans
+    REGISTERED_STAFF = "auto.registered_staff"
+    BONUS_HUNTERS = "auto.bonus_hunters"  # abuse score at or above BONUS_HUNTER_SCORE
+    DORMANT_FANS = "auto.dormant_fans"  # nothing from them for DORMANT_DAYS
+
+
+# WeChat tag per segment (conditional menus follow tags); bound customers use the content
+# feature's BOUND_CUSTOMER_TAG so its conditional account-center menu follows the segment.
+SEGMENT_TAGS = {
+    Segment.ENGAGED_PROSPECTS: "engaged_prospect",
+    Segment.REGISTERED_STAFF: "registered_staff",
+    Segment.BONUS_HUNTERS: "bonus_hunter_suspect",
+    Segment.DORMANT_FANS: "dormant_fan",
+}
+ENGAGED_DAYS = 30
+DORMANT_DAYS = 90
+BONUS_HUNTER_SCORE = 50
+# Menu use and scans count as engagement (event names are lower-cased by the parser).
+ENGAGING_EVENTS = frozenset({"click", "view", "view_miniprogram", "scan", "scancode_push"})
+SEGMENT_SWEEP_INTERVAL_S = 3600.0
+SEGMENT_SWEEP_PAGE = 500
+TAG_MIRROR_INTERVAL_S = 30.0
+TAG_MIRROR_BATCH = 500
+
+# -- campaigns and draws --------------------------------------------------------------------
+
+
+class Eligibility(StrEnum):
+    BOUND_CUSTOMER = "bound_customer"
+    ACCOUNT_OPENED_IN_WINDOW = "account_opened_in_window"
+    FIRST_TRADE = "first_trade"
+
+
+# WeChat forbids making a reward or a chance depend on following the account or sharing.
+FORBIDDEN_CONDITION_WORDS = ("follow", "subscribe", "share", "forward", "invite", "moments")
+TOP_PRIZE_MAX_VALUE_CNY = 50_000  # compared as Decimal
+MAX_PRIZES = 20
+MAX_INVENTORY = 1_000_000
+
+
+class DrawDecisionKind(StrEnum):
+    WON = "won"
+    LOST = "lost"
+    SOLD_OUT = "sold_out"
+    ALREADY_WON = "already_won"
+    REFUSED = "refused"  # window, eligibility, blacklist, velocity, risk
+    PAYOUT_RELEASED = "payout_released"
+    REVIEW_APPROVED = "review_approved"
+    REVIEW_VOIDED = "review_voided"
+
+
+class AwardStatus(StrEnum):
+    REVIEW = "review"  # risky winner: an operator decides
+    DEFERRED = "deferred"  # waiting for the qualifying action / hold period
+    PAYABLE = "payable"
+    PAID = "paid"
+    VOID = "void"
+
+
+class IdentityKind(StrEnum):
+    OPENID = "openid"
+    UNIONID = "unionid"
+    PHONE_HASH = "phone_hash"
+    ACCOUNT = "account"  # the brokerage client of an active binding
+    ACCOUNT_REF = "account_ref"  # the account reference posted with conversions
+
+
+class BlacklistKind(StrEnum):
+    OPENID = "openid"
+    UNIONID = "unionid"
+    PHONE_HASH = "phone_hash"
+    ACCOUNT = "account"
+    ACCOUNT_REF = "account_ref"
+    SCENE = "scene"  # a QR scene farmed by bonus hunters
+
+
+# Risk score parts (0-100): fresh follows in a burst from one scene, an account opened
+# minutes before drawing, a follow minutes before drawing.
+BURST_WINDOW_S = 600
+BURST_FOLLOWS = 20
+RISK_BURST_FOLLOW = 50
+FRESH_FOLLOW_S = 3600
+RISK_FRESH_FOLLOW = 20
+FRESH_ACCOUNT_S = 1800
+RISK_FRESH_ACCOUNT = 40
+RISK_REVIEW_SCORE = 40  # a win is held for review
+RISK_REFUSE_SCORE = 80  # the draw is refused
+DAILY_COUNTER_TTL_S = 2 * 86_400
+RECONCILE_INTERVAL_S = 300.0
+RELEASE_INTERVAL_S = 300.0
+LOAD_LOCK_MS = 10_000

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.core.errors import (
     Conflict,
+    Forbidden,
     Invalid,
     NotFound,
     PayloadTooLarge,
@@ -68,3 +69,34 @@ class InvalidConversionError(Invalid):
 
 class InvalidPeriodError(Invalid):
     code = "campaigns.invalid_period"
+
+
+class SegmentNotFoundError(NotFound):
+    code = "campaigns.segment_not_found"
+
+
+class CampaignNotFoundError(NotFound):
+    code = "campaigns.campaign_not_found"
+
+
+class CampaignExistsError(Conflict):
+    code = "campaigns.campaign_exists"
+
+
+class CampaignRefusedError(Invalid):
+    """A campaign config breaking WeChat's rules (no follow/share conditions) or ours
+    (top prize at most 50,000 CNY)."""
+
+    code = "campaigns.campaign_refused"
+
+
+class AwardNotFoundError(NotFound):
+    code = "campaigns.award_not_found"
+
+
+class AwardStateError(Conflict):
+    code = "campaigns.award_state"
+
+
+class BlacklistedError(Forbidden):
+    code = "campaigns.blacklisted"

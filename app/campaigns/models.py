@@ -1,14 +1,27 @@
 """Campaign tables: staff registry, channels and their QR codes, touches, tracked links,
-persons (fans, app users and customers linked by their identifiers) and conversion events."""
+persons (fans, app users and customers linked by their identifiers), conversion events,
+fan signals and segment changes, campaigns, prizes, awards, draw decisions, the blacklist."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Index, String, func
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.core.db import Base, BigIntPk, UtcDateTime
+from app.core.db import Base, BigIntPk, JsonType, UtcDateTime
 
 
 class StaffMember(Base):
@@ -23,6 +36,8 @@ class StaffMember(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
     deactivated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The member's own WeChat openid once linked: the `registered_staff` segment.
+    openid: Mapped[str | None] = mapped_column(String(64), unique=True)
 
 
 class Channel(Base):
@@ -121,3 +136,141 @@ class ConversionEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class FanSignal(Base):
+    """What the segments are derived from, kept current from recorded webhook batches."""
+
+    __tablename__ = "fan_signal"
+    __table_args__ = (
+        Index("ix_fan_signal_follow_scene_followed_at", "follow_scene", "followed_at"),
+    )
+
+    openid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    is_subscribed: Mapped[bool] = mapped_column(Boolean, default=False)
+    followed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # latest follow
+    follow_scene: Mapped[str | None] = mapped_column(String(128))
+    last_active_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # Menu clicks/views and QR scans: what makes an unbound fan an engaged prospect.
+    last_engaged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    risk_score: Mapped[int] = mapped_column(Integer, default=0)
+    risk_reason: Mapped[str] = mapped_column(String(128), default="")
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SegmentChange(Base):
+    """Outbox of segment membership changes, mirrored to WeChat tags by a worker loop."""
+
+    __tablename__ = "segment_change"
+    __table_args__ = (Index("ix_segment_change_pending", "mirrored_at", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    segment: Mapped[str] = mapped_column(String(64))
+    openid: Mapped[str] = mapped_column(String(64))
+    op: Mapped[str] = mapped_column(String(8))  # add | remove
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    mirrored_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Campaign(Base):
+    """A lottery campaign: window, eligibility rules, draw limits and the payout rule."""
+
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    code: Mapped[str] = mapped_column(String(48), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    eligibility: Mapped[list[Any]] = mapped_column(JsonType)
+    win_probability: Mapped[Decimal] = mapped_column(Numeric(5, 4))
+    person_draws_per_day: Mapped[int] = mapped_column(Integer)
+    scene_draws_per_hour: Mapped[int] = mapped_column(Integer)
+    payout_after: Mapped[str | None] = mapped_column(String(24))  # a conversion kind
+    payout_hold_hours: Mapped[int] = mapped_column(Integer)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CampaignPrize(Base):
+    """A prize with its inventory; `awarded` is the database's own guard against overselling."""
+
+    __tablename__ = "campaign_prize"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "code"),
+        CheckConstraint("awarded >= 0 AND awarded <= inventory", name="awarded_within_inventory"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    code: Mapped[str] = mapped_column(String(32))
+    name: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    inventory: Mapped[int] = mapped_column(Integer)
+    daily_limit: Mapped[int | None] = mapped_column(Integer)
+    awarded: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PrizeAward(Base):
+    """A won prize; paid out only once the qualifying action is confirmed (deferred payout)."""
+
+    __tablename__ = "prize_award"
+    __table_args__ = (Index("ix_prize_award_campaign_id_status", "campaign_id", "status"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    prize_id: Mapped[int] = mapped_column(ForeignKey("campaign_prize.id"))
+    person_id: Mapped[int] = mapped_column(BigIntPk)
+    openid: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    risk_score: Mapped[int] = mapped_column(Integer)
+    won_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    payable_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AwardClaim(Base):
+    """One row per identifier of a winner: one prize per person per campaign, whichever
+    identifier (openid, unionid, bound account, account reference, phone hash) they come by."""
+
+    __tablename__ = "award_claim"
+
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    value: Mapped[str] = mapped_column(String(64), primary_key=True)
+    award_id: Mapped[int] = mapped_column(ForeignKey("prize_award.id"), index=True)
+
+
+class DrawDecision(Base):
+    """Every draw and payout decision with its reason (brokerage audit)."""
+
+    __tablename__ = "draw_decision"
+    __table_args__ = (
+        Index("ix_draw_decision_campaign_id_decided_at", "campaign_id", "decided_at"),
+        Index("ix_draw_decision_openid", "openid"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    openid: Mapped[str] = mapped_column(String(64))
+    decision: Mapped[str] = mapped_column(String(24))
+    reason: Mapped[str] = mapped_column(String(160))
+    risk_score: Mapped[int] = mapped_column(Integer, default=0)
+    prize_id: Mapped[int | None] = mapped_column(BigIntPk)
+    award_id: Mapped[int | None] = mapped_column(BigIntPk)
+    decided_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DrawBlacklist(Base):
+    """Identifiers (or QR scenes) refused at every draw, with who listed them and why."""
+
+    __tablename__ = "draw_blacklist"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(String(160))
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

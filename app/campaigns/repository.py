@@ -12,10 +12,18 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.campaigns.constants import Attribution, ConversionKind
 from app.campaigns.models import (
+    AwardClaim,
+    Campaign,
+    CampaignPrize,
     Channel,
     ChannelTouch,
     ConversionEvent,
+    DrawBlacklist,
+    DrawDecision,
+    FanSignal,
     Person,
+    PrizeAward,
+    SegmentChange,
     StaffMember,
     TrackedLink,
 )
@@ -258,3 +266,209 @@ class FunnelRepository:
         )
         rows = (await self.session.execute(stmt)).all()
         return [(row[0], [int(v) for v in row[1:]]) for row in rows]
+
+
+# -- segments ------------------------------------------------------------------------------
+
+
+class FanSignalRepository(Repository[FanSignal]):
+    async def by_openids(self, openids: Iterable[str]) -> dict[str, FanSignal]:
+        wanted = set(openids)
+        if not wanted:
+            return {}
+        rows = await self.session.scalars(select(FanSignal).where(FanSignal.openid.in_(wanted)))
+        return {row.openid: row for row in rows}
+
+    async def get(self, openid: str) -> FanSignal | None:
+        return await self.session.get(FanSignal, openid)
+
+    async def count_follows(self, scene: str, *, start: datetime, end: datetime) -> int:
+        """Fans whose latest follow came through `scene` inside [start, end]."""
+        stmt = select(func.count()).where(
+            FanSignal.follow_scene == scene,
+            FanSignal.followed_at >= start,
+            FanSignal.followed_at <= end,
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def page_openids(self, *, after: str, limit: int) -> list[str]:
+        stmt = (
+            select(FanSignal.openid)
+            .where(FanSignal.openid > after)
+            .order_by(FanSignal.openid)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def raise_risk(self, openid: str, score: int, reason: str) -> None:
+        stmt = (
+            update(FanSignal)
+            .where(FanSignal.openid == openid, FanSignal.risk_score < score)
+            .values(risk_score=score, risk_reason=reason[:128])
+        )
+        await self.session.execute(stmt)
+
+
+class SegmentChangeRepository(Repository[SegmentChange]):
+    async def pending(self, *, limit: int) -> list[SegmentChange]:
+        stmt = (
+            select(SegmentChange)
+            .where(SegmentChange.mirrored_at.is_(None))
+            .order_by(SegmentChange.id)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def mark_mirrored(self, ids: Sequence[int], at: datetime) -> None:
+        if ids:
+            stmt = update(SegmentChange).where(SegmentChange.id.in_(ids)).values(mirrored_at=at)
+            await self.session.execute(stmt)
+
+
+async def staff_openids_among(session: Any, openids: Iterable[str]) -> set[str]:
+    """Openids of active registered staff members among `openids`."""
+    wanted = set(openids)
+    if not wanted:
+        return set()
+    stmt = select(StaffMember.openid).where(
+        StaffMember.openid.in_(wanted), StaffMember.is_active.is_(True)
+    )
+    return {o for o in await session.scalars(stmt) if o is not None}
+
+
+# -- campaigns and draws -------------------------------------------------------------------
+
+
+class CampaignRepository(Repository[Campaign]):
+    async def get_by_code(self, code: str) -> Campaign | None:
+        return await self.session.scalar(select(Campaign).where(Campaign.code == code))
+
+    async def get(self, campaign_id: int) -> Campaign | None:
+        return await self.session.get(Campaign, campaign_id)
+
+    async def list_all(self, *, limit: int, offset: int) -> list[Campaign]:
+        stmt = select(Campaign).order_by(Campaign.id.desc()).limit(limit).offset(offset)
+        return list(await self.session.scalars(stmt))
+
+    async def list_active(self) -> list[Campaign]:
+        stmt = select(Campaign).where(Campaign.is_active.is_(True)).order_by(Campaign.id)
+        return list(await self.session.scalars(stmt))
+
+    async def prizes(self, campaign_id: int) -> list[CampaignPrize]:
+        stmt = (
+            select(CampaignPrize)
+            .where(CampaignPrize.campaign_id == campaign_id)
+            .order_by(CampaignPrize.id)
+        )
+        return list(await self.session.scalars(stmt))
+
+    async def take_prize(self, prize_id: int) -> bool:
+        """The database's own inventory guard: False once the prize is sold out."""
+        stmt = (
+            update(CampaignPrize)
+            .where(CampaignPrize.id == prize_id, CampaignPrize.awarded < CampaignPrize.inventory)
+            .values(awarded=CampaignPrize.awarded + 1)
+            .returning(CampaignPrize.id)
+        )
+        return (await self.session.execute(stmt)).first() is not None
+
+
+class AwardRepository(Repository[PrizeAward]):
+    async def get(self, award_id: int) -> PrizeAward | None:
+        return await self.session.get(PrizeAward, award_id)
+
+    async def add_claims(self, claims: Sequence[AwardClaim]) -> None:
+        self.session.add_all(claims)
+        await self.session.flush()
+
+    async def counts_by_prize(self, campaign_id: int) -> dict[int, int]:
+        stmt = (
+            select(PrizeAward.prize_id, func.count())
+            .where(PrizeAward.campaign_id == campaign_id, PrizeAward.status != "void")
+            .group_by(PrizeAward.prize_id)
+        )
+        return {row[0]: int(row[1]) for row in await self.session.execute(stmt)}
+
+    async def counts_won_between(
+        self, campaign_id: int, start: datetime, end: datetime
+    ) -> dict[int, int]:
+        stmt = (
+            select(PrizeAward.prize_id, func.count())
+            .where(
+                PrizeAward.campaign_id == campaign_id,
+                PrizeAward.won_at >= start,
+                PrizeAward.won_at < end,
+            )
+            .group_by(PrizeAward.prize_id)
+        )
+        return {row[0]: int(row[1]) for row in await self.session.execute(stmt)}
+
+    async def claim_keys(self, campaign_id: int) -> list[str]:
+        stmt = (
+            select(AwardClaim.kind, AwardClaim.value)
+            .join(PrizeAward, PrizeAward.id == AwardClaim.award_id)
+            .where(AwardClaim.campaign_id == campaign_id, PrizeAward.status != "void")
+        )
+        return [f"{row[0]}:{row[1]}" for row in await self.session.execute(stmt)]
+
+    async def list_for_campaign(
+        self, campaign_id: int, *, status: str | None = None, limit: int = 1000
+    ) -> list[PrizeAward]:
+        stmt = select(PrizeAward).where(PrizeAward.campaign_id == campaign_id)
+        if status is not None:
+            stmt = stmt.where(PrizeAward.status == status)
+        return list(await self.session.scalars(stmt.order_by(PrizeAward.id).limit(limit)))
+
+    async def release_prize(self, prize_id: int) -> None:
+        stmt = (
+            update(CampaignPrize)
+            .where(CampaignPrize.id == prize_id, CampaignPrize.awarded > 0)
+            .values(awarded=CampaignPrize.awarded - 1)
+        )
+        await self.session.execute(stmt)
+
+    async def delete_claims(self, award_id: int) -> None:
+        await self.session.execute(delete(AwardClaim).where(AwardClaim.award_id == award_id))
+
+
+class DecisionRepository(Repository[DrawDecision]):
+    async def list_for_campaign(
+        self, campaign_id: int, *, openid: str | None, limit: int, offset: int
+    ) -> list[DrawDecision]:
+        stmt = select(DrawDecision).where(DrawDecision.campaign_id == campaign_id)
+        if openid is not None:
+            stmt = stmt.where(DrawDecision.openid == openid)
+        stmt = stmt.order_by(DrawDecision.id.desc()).limit(limit).offset(offset)
+        return list(await self.session.scalars(stmt))
+
+
+class BlacklistRepository(Repository[DrawBlacklist]):
+    async def matching(self, pairs: Iterable[tuple[str, str]]) -> DrawBlacklist | None:
+        conditions = [
+            and_(DrawBlacklist.kind == kind, DrawBlacklist.value == value) for kind, value in pairs
+        ]
+        if not conditions:
+            return None
+        return await self.session.scalar(select(DrawBlacklist).where(or_(*conditions)).limit(1))
+
+    async def get(self, kind: str, value: str) -> DrawBlacklist | None:
+        stmt = select(DrawBlacklist).where(DrawBlacklist.kind == kind, DrawBlacklist.value == value)
+        return await self.session.scalar(stmt)
+
+    async def list_all(self, *, limit: int, offset: int) -> list[DrawBlacklist]:
+        stmt = select(DrawBlacklist).order_by(DrawBlacklist.id).limit(limit).offset(offset)
+        return list(await self.session.scalars(stmt))
+
+
+class ConversionLookup:
+    """Conversion facts the draw rules need, by person."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def first_at(self, person_id: int, kind: str) -> datetime | None:
+        stmt = select(func.min(ConversionEvent.occurred_at)).where(
+            ConversionEvent.person_id == person_id, ConversionEvent.kind == kind
+        )
+        value: datetime | None = await self.session.scalar(stmt)
+        return value

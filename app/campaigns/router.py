@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
-from app.campaigns import attribution, channels, conversions, funnel, links
+from app.campaigns import attribution, channels, conversions, funnel, links, segments
 from app.campaigns import constants as c
 from app.campaigns.dependencies import OpsActorDep, SignedBody, WeChatDep
 from app.campaigns.models import Channel, TrackedLink
@@ -25,9 +25,13 @@ from app.campaigns.schemas import (
     FunnelReport,
     LinkCreate,
     LinkRead,
+    SegmentMembersRead,
+    SegmentSize,
     StaffCreate,
+    StaffOpenidLink,
     StaffRead,
     StaffUseRead,
+    SweepResult,
     TouchRead,
 )
 from app.core.deps import SessionDep, SettingsDep
@@ -237,3 +241,46 @@ async def get_funnel_csv(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+# -- segments ------------------------------------------------------------------------------
+
+SegmentName = Annotated[str, Path(pattern=r"^[a-z0-9_.-]{1,64}$")]
+
+
+@ops.put("/staff/{staff_no}/openid")
+async def link_staff_openid(
+    request: Request, staff_no: StaffNo, body: StaffOpenidLink, session: SessionDep
+) -> StaffRead:
+    member = await segments.link_staff_openid(
+        session, staff_no, openid=body.openid, now=request.app.state.clock.now()
+    )
+    return StaffRead.model_validate(member)
+
+
+@ops.get("/segments")
+async def list_segments(session: SessionDep) -> list[SegmentSize]:
+    sizes = await segments.segment_sizes(session)
+    return [
+        SegmentSize(segment=s.value, size=sizes[s.value], wechat_tag=segments.tag_name(s))
+        for s in c.Segment
+    ]
+
+
+@ops.get("/segments/{segment}/members")
+async def list_segment_members(
+    segment: SegmentName, session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> SegmentMembersRead:
+    found = await segments.list_members(session, segment, limit=limit, offset=offset)
+    return SegmentMembersRead(
+        segment=found.segment, size=found.size, members_masked=found.members_masked
+    )
+
+
+@ops.post("/segments/sweep")
+async def sweep_segments(request: Request) -> SweepResult:
+    """Recompute every fan now (each page commits on its own, like the worker's sweep)."""
+    changes = await segments.sweep_segments(
+        request.app.state.sessionmaker, now=request.app.state.clock.now()
+    )
+    return SweepResult(changes=changes)

@@ -148,3 +148,26 @@ class FunnelReport(BaseModel):
     attribution: c.Attribution
     rows: list[FunnelRow]
     totals: FunnelRow
+
+
+# -- segments ------------------------------------------------------------------------------
+
+
+class StaffOpenidLink(Strict):
+    openid: str = Field(pattern=r"^[A-Za-z0-9_-]{6,64}$")
+
+
+class SegmentSize(BaseModel):
+    segment: str
+    size: int
+    wechat_tag: str
+
+
+class SegmentMembersRead(BaseModel):
+    segment: str
+    size: int
+    members_masked: list[str]
+
+
+class SweepResult(BaseModel):
+    changes: int
