@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ClassVar
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +19,30 @@ class InboundRecord:
     msg_id: str | None
     wechat_created_at: datetime
     received_at: datetime
+
+    COLUMNS: ClassVar[tuple[str, ...]] = (
+        "openid",
+        "msg_type",
+        "event",
+        "event_key",
+        "scene",
+        "msg_id",
+        "wechat_created_at",
+        "received_at",
+    )
+
+    def as_tuple(self) -> tuple[object, ...]:
+        """Values in COLUMNS order (aware datetimes: PostgreSQL's COPY path)."""
+        return (
+            self.openid,
+            self.msg_type,
+            self.event,
+            self.event_key,
+            self.scene,
+            self.msg_id,
+            self.wechat_created_at,
+            self.received_at,
+        )
 
     def as_row(self) -> dict[str, object]:
         return {
