@@ -94,6 +94,13 @@ async def resolve_binding(
 ) -> tuple[BindingRead, int]:
     """The fan's own binding to query (and how many they have). NotBoundError when none."""
     bindings = await accounts_service.list_bindings(session, openid=openid)  # default first
+    return choose_binding(bindings, binding_id=binding_id)
+
+
+def choose_binding(
+    bindings: list[BindingRead], *, binding_id: int | None = None
+) -> tuple[BindingRead, int]:
+    """From the fan's own bindings (default first): the one asked for, else the default."""
     if binding_id is not None:
         chosen = next((b for b in bindings if b.id == binding_id), None)
         if chosen is None:  # another fan's id, or an unbound one: simply not found
@@ -143,8 +150,9 @@ async def run_query(
     binding_id: int | None = None,
 ) -> QueryResult:
     """Resolve the fan's binding (no transaction held over the counter call), then fetch."""
-    async with sessionmaker() as session:
-        binding, count = await resolve_binding(session, openid=openid, binding_id=binding_id)
+    # The fan's own bindings, from the per-fan binding cache (PostgreSQL on a miss).
+    bindings = await accounts_service.list_bindings_cached(sessionmaker, deps.redis, openid=openid)
+    binding, count = choose_binding(bindings, binding_id=binding_id)
     data, fetched_at, cached = await fetch(kind, openid=openid, binding=binding, deps=deps)
     return QueryResult(kind, binding, count, data, fetched_at, cached)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.accounts import constants as c
 from app.accounts import service, texts
+from app.accounts.binding_cache import invalidate_bindings
 from app.accounts.schemas import BindingRead
 from app.core.db import unit_of_work
 from app.webhook.service import WebhookContext, WeChatRouter
@@ -41,6 +42,7 @@ async def on_unbind(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
             reason=c.UnbindReason.TEXT_COMMAND,
             now=ctx.clock.now(),
         )
+    await invalidate_bindings(ctx.redis, msg.openid)
     account = service.describe_binding(result.unbound)
     if result.new_default is not None:
         default = service.describe_binding(result.new_default)

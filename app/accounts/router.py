@@ -8,6 +8,7 @@ from fastapi import APIRouter, Cookie, Request, Response
 
 from app.accounts import constants as c
 from app.accounts import errors, pages, service, texts
+from app.accounts.binding_cache import invalidate_bindings
 from app.accounts.dependencies import (
     ClientIpDep,
     ClockDep,
@@ -122,14 +123,18 @@ async def list_accounts(fan: FanDep, session: SessionDep) -> list[BindingView]:
 
 
 @router.post("/bind/accounts/{binding_id}/default")
-async def make_default(binding_id: int, fan: CsrfFanDep, session: SessionDep) -> list[BindingView]:
+async def make_default(
+    binding_id: int, fan: CsrfFanDep, session: SessionDep, request: Request
+) -> list[BindingView]:
     rows = await service.set_default_binding(session, openid=fan.openid, binding_id=binding_id)
+    await session.commit()  # commit first: the cache generation is bumped after the change
+    await invalidate_bindings(request.app.state.redis, fan.openid)
     return [service.to_view(b) for b in rows]
 
 
 @router.delete("/bind/accounts/{binding_id}")
 async def unbind(
-    binding_id: int, fan: CsrfFanDep, session: SessionDep, clock: ClockDep
+    binding_id: int, fan: CsrfFanDep, session: SessionDep, clock: ClockDep, request: Request
 ) -> list[BindingView]:
     await service.unbind(
         session,
@@ -138,4 +143,7 @@ async def unbind(
         reason=c.UnbindReason.PAGE,
         now=clock.now(),
     )
-    return [service.to_view(b) for b in await service.list_bindings(session, openid=fan.openid)]
+    remaining = await service.list_bindings(session, openid=fan.openid)
+    await session.commit()  # commit first: the cache generation is bumped after the change
+    await invalidate_bindings(request.app.state.redis, fan.openid)
+    return [service.to_view(b) for b in remaining]

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import constants as c
 from app.accounts import errors, signing, texts
+from app.accounts.binding_cache import BindingCache, invalidate_bindings
 from app.accounts.models import AccountBinding, BindingAttempt
 from app.accounts.ratelimit import RateLimiter
 from app.accounts.repository import AttemptRepository, BindingRepository, bound_openids_stmt
@@ -41,6 +42,7 @@ from app.brokerage.gateway import BrokerageGateway, Holder
 from app.core.config import Settings
 from app.core.db import unit_of_work
 from app.core.errors import AppError
+from app.core.redis import Redis
 from app.core.security import constant_time_equals, mask_account_no, mask_openid
 from app.core.time import Clock
 from app.wechat.client import WeChatClient
@@ -375,6 +377,7 @@ async def bind_account(
                 session, openid=openid, holder=holder, now=limiter.clock.now()
             )
             await AttemptRepository(session).add(audit.attempt(c.AttemptOutcome.OK, "bound"))
+    await invalidate_bindings(limiter.redis, openid)
     log.info(
         "accounts.bind.ok",
         extra={"openid": mask_openid(openid), "account_no": binding.account_no_masked},
@@ -453,6 +456,21 @@ def describe_binding(binding: BindingRead) -> str:
 async def list_bindings(session: AsyncSession, *, openid: str) -> list[BindingRead]:
     """The fan's active bindings, default first."""
     return [_read(b) for b in await BindingRepository(session).list_active_by_openid(openid)]
+
+
+async def list_bindings_cached(
+    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, *, openid: str
+) -> list[BindingRead]:
+    """`list_bindings` through the per-fan binding cache (the account center's hot path)."""
+    cache = BindingCache(redis)
+    cached, generation = await cache.lookup(openid)
+    if cached is not None:
+        return cached
+    async with sessionmaker() as session:
+        bindings = await list_bindings(session, openid=openid)
+    if generation is not None:
+        await cache.store(openid, generation, bindings)
+    return bindings
 
 
 async def get_default_binding(session: AsyncSession, openid: str) -> BindingRead | None:
