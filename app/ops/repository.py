@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import insert_ignoring_conflicts
 from app.core.repository import Repository
 from app.ops.constants import AUDIT_HEAD_ID, GENESIS_HASH, OPEN_DRAFT_STATUSES, DraftStatus
 from app.ops.models import ApiKey, ApprovalRequest, AuditHead, AuditLog, PushDraft, StaffUser
@@ -55,10 +56,14 @@ class AuditRepository:
         """The chain head, row-locked until commit (concurrent appenders queue here)."""
         stmt = select(AuditHead).where(AuditHead.id == AUDIT_HEAD_ID).with_for_update()
         head = await self.session.scalar(stmt.execution_options(populate_existing=True))
-        if head is None:  # the migration seeds it; this covers a database made by create_all
-            head = AuditHead(id=AUDIT_HEAD_ID, seq=0, hash=GENESIS_HASH)
-            self.session.add(head)
-            await self.session.flush()
+        if head is None:
+            # The migration seeds the row; after a TRUNCATE (tests) or create_all, concurrent
+            # first appenders may race to recreate it: insert-if-missing, then lock.
+            dialect = self.session.get_bind().dialect.name
+            insert = insert_ignoring_conflicts(dialect, AuditHead.__table__, ["id"])
+            await self.session.execute(insert.values(id=AUDIT_HEAD_ID, seq=0, hash=GENESIS_HASH))
+            head = await self.session.scalar(stmt.execution_options(populate_existing=True))
+        assert head is not None
         return head
 
     async def append(self, head: AuditHead, row: AuditLog) -> AuditLog:

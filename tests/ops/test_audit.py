@@ -126,6 +126,8 @@ class TestConcurrentAppends:
         from app.core.db import create_sessionmaker, unit_of_work
 
         maker = create_sessionmaker(engine)
+        async with engine.begin() as conn:  # as after a TRUNCATE: the writers race to seed it
+            await conn.execute(text("DELETE FROM audit_head"))
 
         async def write(i: int) -> None:
             async with unit_of_work(maker) as s:

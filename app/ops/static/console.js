@@ -276,6 +276,7 @@
       }
       return el("tr", {}, el("td", {}, r.id), el("td", {}, "v" + r.subject.menu_version), el("td", {}, status(r.status)), el("td", {}, r.created_by_name), el("td", {}, r.decided_by_name || "—"), act);
     });
+    const campaigns = await campaignPanels();
     const replies = await api("GET", "/content/keyword-replies?limit=50").catch(() => []);
     const articles = await api("GET", "/content/articles?limit=20").catch(() => []);
     main.replaceChildren(el("h2", {}, "Account"),
@@ -290,10 +291,29 @@
         el("div", { class: "panel" }, el("h3", {}, "Keyword replies"),
           table(["keyword", "match", "reply", "active"], replies.map((r) => el("tr", {}, el("td", {}, r.keyword), el("td", {}, r.match_type), el("td", {}, (r.reply_text || "").slice(0, 40)), el("td", {}, r.is_active ? "yes" : "no"))))),
         el("div", { class: "panel" }, el("h3", {}, "Articles"),
-          table(["title", "digest"], articles.map((a) => el("tr", {}, el("td", {}, a.title), el("td", {}, (a.digest || "").slice(0, 40))))))));
+          table(["title", "digest"], articles.map((a) => el("tr", {}, el("td", {}, a.title), el("td", {}, (a.digest || "").slice(0, 40))))))),
+      campaigns);
     menuTarget = "default";
     renderMenuEditor();
     document.body.dataset.ready = "account";
+  }
+
+  // Campaign channels with their QR codes, and the six-path conversion funnel (last 30 days).
+  const PATHS = ["fan_to_app_user", "fan_to_customer", "app_user_to_fan", "app_user_to_customer", "customer_to_fan", "customer_to_app_user"];
+  async function campaignPanels() {
+    const end = new Date();
+    const start = new Date(end.getTime() - 30 * 86400 * 1000);
+    const range = "start=" + encodeURIComponent(start.toISOString()) + "&end=" + encodeURIComponent(end.toISOString());
+    const channels = await api("GET", "/campaigns/channels?limit=100").catch(() => []);
+    const funnel = await api("GET", "/campaigns/funnel?" + range).catch(() => null);
+    const qr = (c) => (c.qr_image_url ? el("a", { href: c.qr_image_url, download: c.code + ".jpg", target: "_blank", rel: "noopener" }, "download QR") : "—");
+    const rows = funnel ? [...funnel.rows, { ...funnel.totals, channel: "total" }] : [];
+    return el("div", { class: "grid2" },
+      el("div", { class: "panel", id: "channels" }, el("h3", {}, "Campaign channels"),
+        table(["code", "name", "kind", "QR", "expires"], channels.map((c) => el("tr", {}, el("td", {}, c.code), el("td", {}, c.name), el("td", {}, c.kind), el("td", {}, qr(c)), el("td", {}, c.qr_permanent ? "permanent" : fmt(c.qr_expires_at)))))),
+      el("div", { class: "panel", id: "funnel" }, el("h3", {}, "Conversion funnel, last 30 days (first touch) ",
+          el("a", { href: API + "/campaigns/funnel.csv?" + range }, "CSV")),
+        table(["channel", ...PATHS.map((p) => p.replaceAll("_", " "))], rows.map((r) => el("tr", {}, el("td", {}, r.channel || "(none)"), PATHS.map((p) => el("td", {}, r[p])))))));
   }
 
   // ---- fans ----
