@@ -64,7 +64,9 @@ def _default_text(ctx: WebhookContext) -> Reply | None:
 def register(router: WeChatRouter, *, keywords: KeywordCache) -> None:
     """Routes of the content feature; feature routes (exact/regex text, event keys) win."""
     handlers = ContentHandlers(keywords)
-    router.event("subscribe")(handlers.welcome)
-    router.event("click", key=c.LATEST_NEWS_KEY)(handlers.latest_news)
-    router.message("text")(handlers.keyword_reply)
-    router.default(handlers.fallback)
+    # All four read only settings and the in-process keyword cache (no I/O), so they run
+    # inline: no budget task and timer per message on the busiest routes.
+    router.event("subscribe", inline=True)(handlers.welcome)
+    router.event("click", key=c.LATEST_NEWS_KEY, inline=True)(handlers.latest_news)
+    router.message("text", inline=True)(handlers.keyword_reply)
+    router.default(handlers.fallback, inline=True)

@@ -99,3 +99,25 @@ class TestEmptyTexts:
         follow = f"{HEAD}<MsgType>event</MsgType><Event>subscribe</Event></xml>"
         assert (await post(client, deliver(follow))).content == b"success"
         assert (await post(client, deliver(text("hi", 7)))).content == b"success"
+
+
+class TestInlineRoutes:
+    """The built-in routes do no I/O, so they run inline (no budget task per message)."""
+
+    async def test_welcome_keyword_news_and_default_routes_run_inline(self, app) -> None:  # type: ignore[no-untyped-def]
+        from app.wechat.messages import parse_inbound
+
+        router = app.state.wechat_router
+        head = "<xml><ToUserName>gh_1</ToUserName><FromUserName>oFan</FromUserName>"
+        bodies = [
+            head + "<CreateTime>1</CreateTime><MsgType>text</MsgType><Content>hi</Content>"
+            "<MsgId>1</MsgId></xml>",
+            head + "<CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event>"
+            "</xml>",
+            head + "<CreateTime>1</CreateTime><MsgType>image</MsgType><PicUrl>u</PicUrl>"
+            "<MediaId>m</MediaId><MsgId>2</MsgId></xml>",
+        ]
+        for body in bodies:
+            resolution = router.resolve(parse_inbound(body.encode()))
+            assert resolution is not None
+            assert router.runs_inline(resolution), body
