@@ -384,7 +384,7 @@ class AwardRepository(Repository[PrizeAward]):
     async def counts_by_prize(self, campaign_id: int) -> dict[int, int]:
         stmt = (
             select(PrizeAward.prize_id, func.count())
-            .where(PrizeAward.campaign_id == campaign_id, PrizeAward.status != "void")
+            .where(PrizeAward.campaign_id == campaign_id)
             .group_by(PrizeAward.prize_id)
         )
         return {row[0]: int(row[1]) for row in await self.session.execute(stmt)}
@@ -404,10 +404,8 @@ class AwardRepository(Repository[PrizeAward]):
         return {row[0]: int(row[1]) for row in await self.session.execute(stmt)}
 
     async def claim_keys(self, campaign_id: int) -> list[str]:
-        stmt = (
-            select(AwardClaim.kind, AwardClaim.value)
-            .join(PrizeAward, PrizeAward.id == AwardClaim.award_id)
-            .where(AwardClaim.campaign_id == campaign_id, PrizeAward.status != "void")
+        stmt = select(AwardClaim.kind, AwardClaim.value).where(
+            AwardClaim.campaign_id == campaign_id
         )
         return [f"{row[0]}:{row[1]}" for row in await self.session.execute(stmt)]
 

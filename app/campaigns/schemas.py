@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -171,3 +172,125 @@ class SegmentMembersRead(BaseModel):
 
 class SweepResult(BaseModel):
     changes: int
+
+
+# -- campaigns and the lottery -------------------------------------------------------------
+
+CAMPAIGN_CODE = r"^[a-z0-9][a-z0-9_.-]{1,47}$"
+
+
+class PrizeCreate(Strict):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+    name: str = Field(min_length=1, max_length=64)
+    value: Decimal = Field(gt=0, max_digits=12, decimal_places=2)
+    inventory: int = Field(ge=1, le=c.MAX_INVENTORY)
+    daily_limit: int | None = Field(default=None, ge=1)
+    # An extra action this prize needs; free text so that refused ones get a clear answer.
+    condition: str | None = Field(default=None, max_length=64)
+
+
+class CampaignCreate(Strict):
+    code: str = Field(pattern=CAMPAIGN_CODE)
+    name: str = Field(min_length=1, max_length=64)
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    eligibility: list[str] = Field(default_factory=list, max_length=10)
+    win_probability: Decimal = Field(default=Decimal(1), ge=0, le=1, decimal_places=4)
+    person_draws_per_day: int = Field(default=3, ge=1, le=1000)
+    scene_draws_per_hour: int = Field(default=500, ge=1, le=1_000_000)
+    payout_after: c.ConversionKind | None = None
+    payout_hold_hours: int = Field(default=0, ge=0, le=24 * 90)
+    prizes: list[PrizeCreate] = Field(min_length=1, max_length=c.MAX_PRIZES)
+
+
+class PrizeRead(Read):
+    code: str
+    name: str
+    value: Decimal
+    inventory: int
+    daily_limit: int | None
+    awarded: int
+
+
+class CampaignRead(BaseModel):
+    code: str
+    name: str
+    starts_at: datetime
+    ends_at: datetime
+    eligibility: list[str]
+    win_probability: Decimal
+    person_draws_per_day: int
+    scene_draws_per_hour: int
+    payout_after: str | None
+    payout_hold_hours: int
+    is_active: bool
+    prizes: list[PrizeRead]
+
+
+class DrawRequest(Strict):
+    openid: str = Field(pattern=r"^[A-Za-z0-9_-]{6,64}$")
+
+
+class DrawResultRead(BaseModel):
+    decision: str
+    reason: str
+    prize: str | None
+    award_id: int | None
+    message: str  # fan-facing, Chinese
+
+
+class DecisionRead(Read):
+    openid: str
+    decision: str
+    reason: str
+    risk_score: int
+    prize_id: int | None
+    award_id: int | None
+    decided_at: datetime
+
+
+class AwardRead(Read):
+    id: int
+    prize_id: int
+    openid: str
+    status: str
+    risk_score: int
+    won_at: datetime
+    payable_at: datetime | None
+    paid_at: datetime | None
+
+
+class AwardReview(Strict):
+    approve: bool
+    reason: str = Field(min_length=1, max_length=120)
+
+
+class PrizeCheckRead(BaseModel):
+    prize: str
+    inventory: int
+    db_awarded: int
+    db_awards: int
+    redis_left: int | None
+
+
+class ReconcileRead(BaseModel):
+    campaign: str
+    agrees: bool
+    repaired: bool
+    prizes: list[PrizeCheckRead]
+    db_claims: int
+    redis_claims: int
+
+
+class BlacklistCreate(Strict):
+    kind: c.BlacklistKind
+    value: str = Field(min_length=1, max_length=128)
+    reason: str = Field(min_length=1, max_length=160)
+
+
+class BlacklistRead(Read):
+    kind: str
+    value: str
+    reason: str
+    created_by: str
+    created_at: datetime

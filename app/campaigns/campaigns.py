@@ -1,0 +1,139 @@
+"""Lottery campaign configs: window, eligibility rules, prizes with inventory and limits.
+
+Refused outright: eligibility or a reward that depends on following the account or sharing
+(WeChat's operating rules forbid inducing follows and shares) and a top prize above
+50,000 CNY (a securities-marketing limit).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.campaigns import constants as c
+from app.campaigns.errors import (
+    CampaignExistsError,
+    CampaignNotFoundError,
+    CampaignRefusedError,
+    InvalidChannelError,
+)
+from app.campaigns.models import Campaign, CampaignPrize
+from app.campaigns.repository import CampaignRepository
+from app.campaigns.schemas import CampaignCreate, CampaignRead, PrizeRead
+
+KNOWN_RULES = {r.value for r in c.Eligibility}
+
+
+def _forbidden(text: str) -> bool:
+    lowered = text.lower()
+    return any(word in lowered for word in c.FORBIDDEN_CONDITION_WORDS)
+
+
+def validate_campaign(body: CampaignCreate) -> None:
+    """Raise `CampaignRefusedError` for configs WeChat or regulation forbid, and
+    `InvalidChannelError` for merely malformed ones."""
+    for rule in body.eligibility:
+        if _forbidden(rule):
+            raise CampaignRefusedError(
+                f"eligibility {rule!r} depends on following or sharing (WeChat forbids it)"
+            )
+        if rule not in KNOWN_RULES:
+            raise InvalidChannelError(f"unknown eligibility rule {rule!r}")
+    for prize in body.prizes:
+        if prize.condition is not None and _forbidden(prize.condition):
+            raise CampaignRefusedError(
+                f"prize {prize.code!r} depends on following or sharing (WeChat forbids it)"
+            )
+        if prize.condition is not None and prize.condition not in KNOWN_RULES:
+            raise InvalidChannelError(f"unknown prize condition {prize.condition!r}")
+    top = max(p.value for p in body.prizes)
+    if top > Decimal(c.TOP_PRIZE_MAX_VALUE_CNY):
+        raise CampaignRefusedError(
+            f"top prize {top} CNY is above the {c.TOP_PRIZE_MAX_VALUE_CNY} CNY limit"
+        )
+    if body.ends_at <= body.starts_at:
+        raise InvalidChannelError("ends_at must be after starts_at")
+    if len({p.code for p in body.prizes}) != len(body.prizes):
+        raise InvalidChannelError("prize codes must be unique")
+
+
+async def create_campaign(
+    session: AsyncSession, body: CampaignCreate, *, actor: str, now: datetime
+) -> CampaignRead:
+    """Validate and store a campaign; its inventory reaches Redis on the first draw."""
+    validate_campaign(body)
+    repo = CampaignRepository(session)
+    if await repo.get_by_code(body.code) is not None:
+        raise CampaignExistsError(f"campaign {body.code} exists")
+    # A prize's own condition is an extra eligibility rule for the whole draw: a draw
+    # cannot know the prize in advance, so conditions are folded into the campaign.
+    rules = list(
+        dict.fromkeys([*body.eligibility, *(p.condition for p in body.prizes if p.condition)])
+    )
+    campaign = Campaign(
+        code=body.code,
+        name=body.name,
+        starts_at=body.starts_at,
+        ends_at=body.ends_at,
+        eligibility=rules,
+        win_probability=body.win_probability,
+        person_draws_per_day=body.person_draws_per_day,
+        scene_draws_per_hour=body.scene_draws_per_hour,
+        payout_after=body.payout_after.value if body.payout_after else None,
+        payout_hold_hours=body.payout_hold_hours,
+        is_active=True,
+        created_by=actor,
+        created_at=now,
+    )
+    await repo.add(campaign)
+    for prize in body.prizes:
+        session.add(
+            CampaignPrize(
+                campaign_id=campaign.id,
+                code=prize.code,
+                name=prize.name,
+                value=prize.value,
+                inventory=prize.inventory,
+                daily_limit=prize.daily_limit,
+                awarded=0,
+            )
+        )
+    await session.flush()
+    return await get_campaign(session, body.code)
+
+
+async def get_campaign_row(session: AsyncSession, code: str) -> Campaign:
+    campaign = await CampaignRepository(session).get_by_code(code)
+    if campaign is None:
+        raise CampaignNotFoundError(f"no campaign {code}")
+    return campaign
+
+
+def to_read(campaign: Campaign, prizes: list[CampaignPrize]) -> CampaignRead:
+    return CampaignRead(
+        code=campaign.code,
+        name=campaign.name,
+        starts_at=campaign.starts_at,
+        ends_at=campaign.ends_at,
+        eligibility=list(campaign.eligibility),
+        win_probability=campaign.win_probability,
+        person_draws_per_day=campaign.person_draws_per_day,
+        scene_draws_per_hour=campaign.scene_draws_per_hour,
+        payout_after=campaign.payout_after,
+        payout_hold_hours=campaign.payout_hold_hours,
+        is_active=campaign.is_active,
+        prizes=[PrizeRead.model_validate(p) for p in prizes],
+    )
+
+
+async def get_campaign(session: AsyncSession, code: str) -> CampaignRead:
+    campaign = await get_campaign_row(session, code)
+    return to_read(campaign, await CampaignRepository(session).prizes(campaign.id))
+
+
+async def list_campaigns(session: AsyncSession, *, limit: int, offset: int) -> list[CampaignRead]:
+    repo = CampaignRepository(session)
+    rows = await repo.list_all(limit=limit, offset=offset)
+    return [to_read(row, await repo.prizes(row.id)) for row in rows]
