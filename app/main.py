@@ -13,7 +13,9 @@ from app.account_center import handlers as account_center_handlers
 from app.account_center import router as account_center_router
 from app.accounts import handlers as accounts_handlers
 from app.accounts import router as accounts_router
+from app.accounts import service as accounts_service
 from app.alerts import handlers as alerts_handlers
+from app.alerts import idempotency as alerts_idempotency
 from app.alerts import router as alerts_router
 from app.brokerage.client import create_brokerage_gateway
 from app.campaigns import attribution as campaigns_attribution
@@ -112,6 +114,8 @@ def include_features(app: FastAPI, settings: Settings) -> None:
     alerts_handlers.register(wechat_router)
     app.include_router(alerts_router.router)
     accounts_handlers.register(wechat_router)
+    # Alerts to "one brokerage customer" fan out to the fans bound to that customer.
+    app.state.alerts_customer_resolver = accounts_service.bound_openids_select
     app.include_router(accounts_router.router)  # H5 binding: /h5/bind, /h5/oauth/callback
     account_center_handlers.register(wechat_router)
     app.include_router(account_center_router.router)  # H5 detail pages: /h5/account/...
@@ -175,6 +179,12 @@ def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
         ops_pushes.fan_out_config(app.state.settings),
     )
     supervisor.start("ops.push_scheduler", schedule)
+    purge = partial(
+        alerts_idempotency.run_purge_loop,
+        sessionmaker=app.state.sessionmaker,
+        clock=app.state.clock,
+    )
+    supervisor.start("alerts.idempotency_purge", purge)  # Idempotency-Keys past 24 h
     sessionmaker, clock = app.state.sessionmaker, app.state.clock
     sweep = partial(campaigns_segments.segment_sweep_loop, sessionmaker, clock)
     supervisor.start("campaigns.segment_sweep", sweep)  # dormancy, bindings off the webhook

@@ -7,18 +7,26 @@ retried with the same key. Keys are kept `IDEMPOTENCY_TTL_S` (24 h) and then pur
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.alerts.constants import IDEMPOTENCY_TTL_S
 from app.alerts.errors import IdempotencyConflictError, MissingIdempotencyKeyError
 from app.alerts.repository import IngestRequestRepository
+from app.core.db import unit_of_work
+from app.core.time import Clock
+
+log = logging.getLogger(__name__)
+PURGE_INTERVAL_S = 3600.0
 
 KEY_PATTERN = re.compile(r"^[\x21-\x7e]{1,100}$")
 
@@ -71,3 +79,20 @@ async def run_once(
 async def purge_expired(session: AsyncSession, *, now: datetime) -> int:
     """Delete keys past their retention; returns how many."""
     return await IngestRequestRepository(session).purge_expired(now=now)
+
+
+async def run_purge_loop(
+    stop_event: asyncio.Event,
+    *,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    interval_s: float = PURGE_INTERVAL_S,
+) -> None:
+    """Worker loop: purge expired keys now, then every `interval_s`, until asked to stop."""
+    while not stop_event.is_set():
+        async with unit_of_work(sessionmaker) as session:
+            purged = await purge_expired(session, now=clock.now())
+        if purged:
+            log.info("alerts.idempotency.purged", extra={"count": purged})
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), interval_s)

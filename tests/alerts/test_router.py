@@ -8,6 +8,7 @@ import httpx
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from app.accounts.models import AccountBinding
 from app.core.db import unit_of_work
 from app.core.time import FakeClock
 from tests.alerts.conftest import PostJson, add_fans, delivery_rows
@@ -147,13 +148,31 @@ class TestValidation:
     async def test_non_utf8_body_is_422(self, post_signed: PostJson) -> None:
         assert (await post_signed("/api/v1/alerts", b"\xff\xfe\x00")).status_code == 422
 
-    async def test_customer_target_without_account_binding_is_422(
-        self, post_signed: PostJson
+    async def test_customer_target_reaches_the_customers_bound_fans_only(
+        self, alerts_app: FastAPI, post_signed: PostJson, clock: FakeClock
     ) -> None:
+        await _seed(alerts_app)
+        async with unit_of_work(alerts_app.state.sessionmaker) as session:
+            for openid, client_id in ((FANS[0], "C1"), (FANS[1], "C2")):
+                session.add(
+                    AccountBinding(
+                        openid=openid,
+                        client_id=client_id,
+                        account_id=f"A-{client_id}",
+                        account_no_masked="****1001",
+                        account_type="cash",
+                        is_default=True,
+                        consent_version="v",
+                        consented_at=clock.now(),
+                        bound_at=clock.now(),
+                    )
+                )
         body = alert_body("trade_fill", {"kind": "customer", "client_id": "C1"})
         resp = await post_signed("/api/v1/alerts", body)
-        assert resp.status_code == 422
-        assert resp.json()["error"] == "alerts.customer_target_unavailable"
+        assert resp.status_code == 201, resp.text
+        async with unit_of_work(alerts_app.state.sessionmaker) as session:
+            rows = await delivery_rows(session, resp.json()["alert_id"])
+        assert [r.openid for r in rows] == [FANS[0]]
 
     async def test_json_array_body_is_422(self, post_signed: PostJson) -> None:
         assert (await post_signed("/api/v1/alerts", b"[1, 2]")).status_code == 422
