@@ -96,7 +96,7 @@ def _publish_state(app: FastAPI, settings: Settings, res: Resources) -> None:
     app.state.clock = res.clock
 
 
-def include_features(app: FastAPI, settings: Settings) -> None:
+def include_features(app: FastLaneApp, settings: Settings) -> None:
     """Composition root: mount every feature's routers (features never import each other)."""
     if settings.simulator_mounted:
         mount_broker_sandbox(app, settings)  # sandbox counter at /_sim/broker

@@ -39,10 +39,13 @@ def wait_ready(url: str, timeout_s: float = 30.0, method: str = "GET") -> None:
 
 
 @contextlib.contextmanager
-def server(cmd: list[str], env: dict[str, str], ready_url: str, method: str = "GET") -> Iterator[None]:
+def server(
+    cmd: list[str], env: dict[str, str], ready_url: str, method: str = "GET"
+) -> Iterator[None]:
     log = open(RESULTS / f"server-{Path(cmd[0]).name}-{os.getpid()}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=log,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=log, start_new_session=True
+    )
     try:
         wait_ready(ready_url, method=method)
         yield
@@ -66,21 +69,42 @@ class WrkResult:
     errors: int
 
     def row(self) -> str:
-        return f"{self.name:<34} {self.rps:>10.0f} {self.p50_ms:>9.2f} {self.p99_ms:>9.2f} {self.errors:>7}"
+        latency = f"{self.p50_ms:>9.2f} {self.p99_ms:>9.2f}"
+        return f"{self.name:<34} {self.rps:>10.0f} {latency} {self.errors:>7}"
 
 
 def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def run_wrk(name: str, url: str, script: Path, args: list[str], *, connections: int = 64,
-            duration_s: int = 10, threads: int = 2) -> WrkResult:
+def run_wrk(
+    name: str,
+    url: str,
+    script: Path,
+    args: list[str],
+    *,
+    connections: int = 64,
+    duration_s: int = 10,
+    threads: int = 2,
+) -> WrkResult:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise RuntimeError("wrk is not installed (make bench installs it from Debian)")
-    cmd = [wrk, f"-t{threads}", f"-c{connections}", f"-d{duration_s}s", "--latency",
-           "-s", str(script), url, "--", *args]
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=duration_s + 60).stdout
+    cmd = [
+        wrk,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration_s}s",
+        "--latency",
+        "-s",
+        str(script),
+        url,
+        "--",
+        *args,
+    ]
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, check=True, timeout=duration_s + 60
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s|m)\b", out)
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s|m)\b", out)

@@ -23,7 +23,7 @@ def main() -> int:
         print(f"\n=== {name}")
         try:
             importlib.import_module(name).main()
-        except Exception as exc:  # noqa: BLE001 - report every bench, then fail
+        except Exception as exc:
             print(f"{name} failed: {exc!r}")
             failed.append(name)
     return 1 if failed else 0

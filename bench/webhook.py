@@ -19,8 +19,8 @@ from pathlib import Path
 import asyncpg
 from redis import Redis
 
-from bench.common import RESULTS, ROOT, VENV_BIN, WrkResult, free_port, run_wrk, server
 from app.core.security import sha1_signature
+from bench.common import RESULTS, ROOT, VENV_BIN, WrkResult, free_port, run_wrk, server
 
 TOKEN = "benchToken2024"
 KEYWORD = "开户"
@@ -29,8 +29,17 @@ DB_NAME = "wxbroker_bench"
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 DURATION_S = int(os.environ.get("BENCH_DURATION_S", "10"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-UVICORN_FLAGS = ["--workers", "2", "--loop", "uvloop", "--http", "httptools", "--no-access-log",
-                 "--log-level", "warning"]
+UVICORN_FLAGS = [
+    "--workers",
+    "2",
+    "--loop",
+    "uvloop",
+    "--http",
+    "httptools",
+    "--no-access-log",
+    "--log-level",
+    "warning",
+]
 
 
 def product_env(port: int) -> dict[str, str]:
@@ -65,8 +74,8 @@ async def prepare_database(env: dict[str, str]) -> None:
 
 
 async def seed_keyword(database_url: str) -> None:
-    from app.content import service as content_service  # noqa: PLC0415
-    from app.core.db import create_engine, create_sessionmaker, unit_of_work  # noqa: PLC0415
+    from app.content import service as content_service
+    from app.core.db import create_engine, create_sessionmaker, unit_of_work
 
     engine = create_engine(database_url)
     async with unit_of_work(create_sessionmaker(engine)) as session:
@@ -87,10 +96,20 @@ def measure(name: str, port: int) -> WrkResult:
     path, ts = signed_path()
     script = ROOT / "bench" / "webhook.lua"
     base = random.randint(1, 10**6) * 10**9
-    run_wrk(f"{name} (warm-up)", f"http://127.0.0.1:{port}", script, [path, str(base), str(ts)],
-            duration_s=2)
-    return run_wrk(name, f"http://127.0.0.1:{port}", script, [path, str(base + 5 * 10**8), str(ts)],
-                   duration_s=DURATION_S)
+    run_wrk(
+        f"{name} (warm-up)",
+        f"http://127.0.0.1:{port}",
+        script,
+        [path, str(base), str(ts)],
+        duration_s=2,
+    )
+    return run_wrk(
+        name,
+        f"http://127.0.0.1:{port}",
+        script,
+        [path, str(base + 5 * 10**8), str(ts)],
+        duration_s=DURATION_S,
+    )
 
 
 def main() -> dict[str, object]:
@@ -102,13 +121,42 @@ def main() -> dict[str, object]:
     results: dict[str, list[WrkResult]] = {k: [] for k in ports}
     uvicorn = str(VENV_BIN / "uvicorn")
     servers = {
-        "product": ([uvicorn, "app.main:create_app_from_env", "--factory", "--port",
-                     str(ports["product"]), *UVICORN_FLAGS], env),
-        "wechatpy": ([uvicorn, "bench.baselines.wechatpy_plain:app", "--port",
-                      str(ports["wechatpy"]), *UVICORN_FLAGS], {"WECHAT_TOKEN": TOKEN}),
-        "werobot": ([str(VENV_BIN / "gunicorn"), "-w", "2", "-k", "sync", "-b",
-                     f"127.0.0.1:{ports['werobot']}", "--log-level", "warning",
-                     "bench.baselines.werobot_app:application"], {"WECHAT_TOKEN": TOKEN}),
+        "product": (
+            [
+                uvicorn,
+                "app.main:create_app_from_env",
+                "--factory",
+                "--port",
+                str(ports["product"]),
+                *UVICORN_FLAGS,
+            ],
+            env,
+        ),
+        "wechatpy": (
+            [
+                uvicorn,
+                "bench.baselines.wechatpy_plain:app",
+                "--port",
+                str(ports["wechatpy"]),
+                *UVICORN_FLAGS,
+            ],
+            {"WECHAT_TOKEN": TOKEN},
+        ),
+        "werobot": (
+            [
+                str(VENV_BIN / "gunicorn"),
+                "-w",
+                "2",
+                "-k",
+                "sync",
+                "-b",
+                f"127.0.0.1:{ports['werobot']}",
+                "--log-level",
+                "warning",
+                "bench.baselines.werobot_app:application",
+            ],
+            {"WECHAT_TOKEN": TOKEN},
+        ),
     }
     for _ in range(ROUNDS):
         for name, (cmd, extra_env) in servers.items():

@@ -28,8 +28,11 @@ def _free_port() -> int:
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k.upper() not in
-           {name.upper() for name in Settings.model_fields}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k.upper() not in {name.upper() for name in Settings.model_fields}
+    }
     env.update(extra)
     return env
 
@@ -40,7 +43,11 @@ def embedded_server(workdir: Path) -> Iterator[str]:
     log = (workdir / "server.log").open("wb")
     proc = subprocess.Popen(
         [WXBROKER, "dev", "--port", str(port)],
-        cwd=workdir, env=_clean_env(PORT=str(port)), stdout=log, stderr=log, start_new_session=True,
+        cwd=workdir,
+        env=_clean_env(PORT=str(port)),
+        stdout=log,
+        stderr=log,
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -53,7 +60,9 @@ def embedded_server(workdir: Path) -> Iterator[str]:
                     break
             time.sleep(0.2)  # waiting for a child process to bind, not timing behaviour
         else:
-            raise AssertionError("wxbroker dev did not come up:\n" + (workdir / "server.log").read_text())
+            raise AssertionError(
+                "wxbroker dev did not come up:\n" + (workdir / "server.log").read_text()
+            )
         yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
@@ -74,14 +83,25 @@ class TestEmbeddedDefault:
         assert (tmp_path / "var" / "app.db").exists()
 
     def test_migrate_creates_the_sqlite_database(self, tmp_path: Path) -> None:
-        result = subprocess.run([WXBROKER, "migrate"], cwd=tmp_path, env=_clean_env(),
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [WXBROKER, "migrate"],
+            cwd=tmp_path,
+            env=_clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "var" / "app.db").stat().st_size > 0
 
     def test_production_mode_refuses_placeholders_at_start(self, tmp_path: Path) -> None:
-        result = subprocess.run([WXBROKER, "serve"], cwd=tmp_path,
-                                env=_clean_env(ENVIRONMENT="production"),
-                                capture_output=True, text=True, timeout=60)
+        result = subprocess.run(
+            [WXBROKER, "serve"],
+            cwd=tmp_path,
+            env=_clean_env(ENVIRONMENT="production"),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert result.returncode == 2
         assert "WECHAT_APP_SECRET" in result.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -50,7 +51,7 @@ def test_revision_files_follow_the_naming_rule() -> None:
     versions = Path(__file__).resolve().parents[1] / "migrations" / "versions"
     for path in versions.glob("*.py"):
         stem = path.stem
-        assert stem[:4].isdigit() and stem[4] == "-" and stem[10] == "-", path.name
+        assert re.match(r"^\d{4}-\d{2}-\d{2}-\d{4}_[a-z0-9_]+$", stem), path.name
 
 
 async def test_postgres_upgrade_downgrade_upgrade() -> None:

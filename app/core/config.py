@@ -51,9 +51,7 @@ class Settings(BaseSettings):
     webhook_timestamp_window_s: int = 300
     webhook_time_budget_s: float = 4.0
     webhook_dedupe_ttl_s: int = Field(default=120, ge=30)
-    webhook_welcome_text: str = (
-        "欢迎关注！点击下方菜单可查询账户、订阅提醒、了解开户与App下载。"
-    )
+    webhook_welcome_text: str = "欢迎关注！点击下方菜单可查询账户、订阅提醒、了解开户与App下载。"
     webhook_default_reply: str = (
         "您好，您的消息已收到。如需查询账户请点击下方菜单，人工服务请拨打客服热线。"
     )

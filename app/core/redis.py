@@ -14,7 +14,7 @@ POOL_WAIT_S = 2.0
 def create_redis(url: str) -> Redis:
     """`memory://` gives fakeredis (Streams, Lua, SET NX behave like the server)."""
     if url.startswith("memory://"):
-        import fakeredis  # noqa: PLC0415 - only the embedded default needs it
+        import fakeredis
 
         fake: Any = fakeredis.FakeAsyncRedis(decode_responses=False)
         return fake  # type: ignore[no-any-return]

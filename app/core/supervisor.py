@@ -29,7 +29,7 @@ class Supervisor:
                 await loop(self.stop_event)
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001 - process edge: keep the loop alive, loudly
+            except Exception:
                 log.exception("supervisor.loop_crashed", extra={"loop": name})
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.stop_event.wait(), self._restart_delay_s)

@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 class TestSettings:
-    def test_no_configuration_means_embedded_dev_default(self, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_no_configuration_means_embedded_dev_default(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         for name in Settings.model_fields:
             monkeypatch.delenv(name.upper(), raising=False)
         s = Settings(_env_file=None)  # type: ignore[call-arg]
@@ -22,7 +24,8 @@ class TestSettings:
         assert s.database_url.startswith("sqlite+aiosqlite")
         assert s.redis_url == "memory://"
         assert s.effective_wechat_api_base_url == "http://127.0.0.1:8000/_sim/wechat"
-        assert s.worker_in_process and s.simulator_mounted
+        assert s.worker_in_process
+        assert s.simulator_mounted
 
     def test_production_refuses_placeholder_secrets(self) -> None:
         with pytest.raises(ValidationError) as info:
@@ -48,13 +51,15 @@ class TestSettings:
         assert s.ingest_secrets == ["k1", "k2"]
         assert not s.worker_in_process
 
-    def test_environment_beats_dotenv(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def test_environment_beats_dotenv(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
         env_file = tmp_path / ".env"
         env_file.write_text("PORT=9001\nHOST=0.0.0.0\n")
         monkeypatch.setenv("PORT", "9002")
         s = Settings(_env_file=str(env_file))  # type: ignore[call-arg]
         assert s.port == 9002
-        assert s.host == "0.0.0.0"  # noqa: S104
+        assert s.host == "0.0.0.0"
 
     def test_env_example_lists_every_setting(self) -> None:
         text = (ROOT / ".env.example").read_text()
