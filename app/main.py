@@ -19,6 +19,7 @@ from app.alerts import idempotency as alerts_idempotency
 from app.alerts import router as alerts_router
 from app.brokerage.client import create_brokerage_gateway
 from app.campaigns import attribution as campaigns_attribution
+from app.campaigns import lottery as campaigns_lottery
 from app.campaigns import router as campaigns_router
 from app.campaigns import segments as campaigns_segments
 from app.content import default_menu
@@ -190,6 +191,11 @@ def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
     supervisor.start("campaigns.segment_sweep", sweep)  # dormancy, bindings off the webhook
     mirror = partial(campaigns_segments.tag_mirror_loop, sessionmaker, app.state.wechat, clock)
     supervisor.start("campaigns.tag_mirror", mirror)  # segments -> WeChat tags
+    redis = app.state.redis
+    reconcile = partial(campaigns_lottery.reconcile_loop, sessionmaker, redis, clock)
+    supervisor.start("campaigns.lottery_reconcile", reconcile)  # Redis vs PostgreSQL
+    release = partial(campaigns_lottery.release_loop, sessionmaker, clock)
+    supervisor.start("campaigns.payout_release", release)  # deferred payouts
 
 
 def create_app_from_env() -> FastAPI:

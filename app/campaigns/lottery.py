@@ -45,6 +45,8 @@ from app.fans import service as fans_service
 
 log = logging.getLogger(__name__)
 D = c.DrawDecisionKind
+# Draws in production use the OS's entropy (fair, unpredictable to players).
+SYSTEM_RANDOM = random.SystemRandom()
 
 DRAW_SCRIPT = """
 if redis.call('EXISTS', KEYS[4]) == 0 then return {'unloaded', ''} end

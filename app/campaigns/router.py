@@ -13,18 +13,39 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import PlainTextResponse, RedirectResponse
 
-from app.campaigns import attribution, channels, conversions, funnel, links, segments
+from app.campaigns import (
+    abuse,
+    attribution,
+    campaigns,
+    channels,
+    conversions,
+    funnel,
+    links,
+    lottery,
+    segments,
+)
 from app.campaigns import constants as c
 from app.campaigns.dependencies import OpsActorDep, SignedBody, WeChatDep
 from app.campaigns.models import Channel, TrackedLink
 from app.campaigns.schemas import (
     AttributionRead,
+    AwardRead,
+    AwardReview,
+    BlacklistCreate,
+    BlacklistRead,
+    CampaignCreate,
+    CampaignRead,
     ChannelCreate,
     ChannelRead,
     ConversionsAccepted,
+    DecisionRead,
+    DrawRequest,
+    DrawResultRead,
     FunnelReport,
     LinkCreate,
     LinkRead,
+    PrizeCheckRead,
+    ReconcileRead,
     SegmentMembersRead,
     SegmentSize,
     StaffCreate,
@@ -284,3 +305,166 @@ async def sweep_segments(request: Request) -> SweepResult:
         request.app.state.sessionmaker, now=request.app.state.clock.now()
     )
     return SweepResult(changes=changes)
+
+
+# -- campaigns and the lottery -------------------------------------------------------------
+
+CampaignCode = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9_.-]{1,47}$")]
+
+
+def _lottery(request: Request) -> lottery.Lottery:
+    state = request.app.state
+    return lottery.Lottery(state.sessionmaker, state.redis, state.clock, lottery.SYSTEM_RANDOM)
+
+
+@ops.post("/lottery", status_code=201)
+async def create_campaign(
+    request: Request, body: CampaignCreate, session: SessionDep, actor: OpsActorDep
+) -> CampaignRead:
+    return await campaigns.create_campaign(
+        session, body, actor=actor, now=request.app.state.clock.now()
+    )
+
+
+@ops.get("/lottery")
+async def list_campaigns(
+    session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[CampaignRead]:
+    return await campaigns.list_campaigns(session, limit=limit, offset=offset)
+
+
+@ops.get("/lottery/{code}")
+async def get_campaign(code: CampaignCode, session: SessionDep) -> CampaignRead:
+    return await campaigns.get_campaign(session, code)
+
+
+@ops.post("/lottery/{code}/draw")
+async def draw(request: Request, code: CampaignCode, body: DrawRequest) -> DrawResultRead:
+    """A draw on a fan's behalf (the H5 page's backend, support staff); commits itself."""
+    result = await _lottery(request).draw(code, body.openid)
+    return DrawResultRead(
+        decision=result.decision.value,
+        reason=result.reason,
+        prize=result.prize,
+        award_id=result.award_id,
+        message=result.message,
+    )
+
+
+@ops.get("/lottery/{code}/decisions")
+async def list_decisions(
+    code: CampaignCode,
+    session: SessionDep,
+    openid: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{6,64}$")] = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> list[DecisionRead]:
+    rows = await lottery.list_decisions(session, code, openid=openid, limit=limit, offset=offset)
+    return [
+        DecisionRead.model_validate(r).model_copy(update={"openid": mask_openid(r.openid)})
+        for r in rows
+    ]
+
+
+@ops.get("/lottery/{code}/awards")
+async def list_awards(
+    code: CampaignCode, session: SessionDep, status: c.AwardStatus | None = None
+) -> list[AwardRead]:
+    rows = await lottery.list_awards(session, code, status=status.value if status else None)
+    return [
+        AwardRead.model_validate(r).model_copy(update={"openid": mask_openid(r.openid)})
+        for r in rows
+    ]
+
+
+async def _reconcile(request: Request, code: str, *, repair: bool) -> ReconcileRead:
+    state = request.app.state
+    report = await lottery.reconcile(
+        state.sessionmaker, state.redis, code, now=state.clock.now(), repair=repair
+    )
+    return ReconcileRead(
+        campaign=report.campaign,
+        agrees=report.agrees,
+        repaired=report.repaired,
+        prizes=[
+            PrizeCheckRead(
+                prize=p.prize,
+                inventory=p.inventory,
+                db_awarded=p.db_awarded,
+                db_awards=p.db_awards,
+                redis_left=p.redis_left,
+            )
+            for p in report.prizes
+        ],
+        db_claims=report.db_claims,
+        redis_claims=report.redis_claims,
+    )
+
+
+@ops.get("/lottery/{code}/reconcile")
+async def check_reconcile(request: Request, code: CampaignCode) -> ReconcileRead:
+    return await _reconcile(request, code, repair=False)
+
+
+@ops.post("/lottery/{code}/reconcile")
+async def repair_reconcile(request: Request, code: CampaignCode) -> ReconcileRead:
+    return await _reconcile(request, code, repair=True)
+
+
+@ops.post("/lottery/awards/{award_id}/review")
+async def review_award(
+    request: Request,
+    award_id: Annotated[int, Path(ge=1)],
+    body: AwardReview,
+    session: SessionDep,
+    actor: OpsActorDep,
+) -> AwardRead:
+    award = await lottery.review_award(
+        session,
+        award_id,
+        approve=body.approve,
+        reason=body.reason,
+        actor=actor,
+        now=request.app.state.clock.now(),
+    )
+    return AwardRead.model_validate(award).model_copy(update={"openid": mask_openid(award.openid)})
+
+
+@ops.post("/lottery/awards/{award_id}/paid")
+async def mark_paid(
+    request: Request, award_id: Annotated[int, Path(ge=1)], session: SessionDep
+) -> AwardRead:
+    award = await lottery.mark_paid(session, award_id, now=request.app.state.clock.now())
+    return AwardRead.model_validate(award).model_copy(update={"openid": mask_openid(award.openid)})
+
+
+@ops.post("/blacklist", status_code=201)
+async def add_blacklist(
+    request: Request, body: BlacklistCreate, session: SessionDep, actor: OpsActorDep
+) -> BlacklistRead:
+    row = await abuse.add_to_blacklist(
+        session,
+        kind=body.kind,
+        value=body.value,
+        reason=body.reason,
+        actor=actor,
+        now=request.app.state.clock.now(),
+    )
+    return BlacklistRead.model_validate(row)
+
+
+@ops.get("/blacklist")
+async def list_blacklist(
+    session: SessionDep, limit: Limit = 100, offset: Offset = 0
+) -> list[BlacklistRead]:
+    rows = await abuse.list_blacklist(session, limit=limit, offset=offset)
+    return [BlacklistRead.model_validate(r) for r in rows]
+
+
+@ops.delete("/blacklist/{kind}/{value}", status_code=204)
+async def remove_blacklist(
+    kind: c.BlacklistKind,
+    value: Annotated[str, Path(min_length=1, max_length=128)],
+    session: SessionDep,
+) -> None:
+    await abuse.remove_from_blacklist(session, kind=kind, value=value)
