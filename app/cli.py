@@ -1,5 +1,5 @@
 """`wxbroker` command line: serve, worker, migrate, dev, sim, audit verify, staff create,
-menu push | import | export."""
+menu push | import | export, push (draft a broadcast)."""
 
 from __future__ import annotations
 
@@ -69,6 +69,10 @@ def _build_parser() -> argparse.ArgumentParser:
     create.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin, not a prompt"
     )
+    push = sub.add_parser(
+        "push", help="draft an ops broadcast from a JSON/YAML file (approved in the console)"
+    )
+    push.add_argument("file", type=argparse.FileType("r", encoding="utf-8"))
     menu = sub.add_parser("menu", help="custom menu versions (validate and publish to WeChat)")
     menu_sub = menu.add_subparsers(dest="menu_command", required=True)
     push = menu_sub.add_parser(
@@ -223,6 +227,35 @@ def cmd_menu(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_push(args: argparse.Namespace) -> int:
+    import yaml
+    from pydantic import ValidationError
+
+    from app.ops import commands
+    from app.ops.schemas import DraftCreate
+
+    with args.file as source:
+        text = source.read()
+    try:
+        data = DraftCreate.model_validate(yaml.safe_load(text))  # YAML is a superset of JSON
+    except (yaml.YAMLError, ValidationError) as exc:
+        sys.stderr.write(f"wxbroker: {args.file.name} is not a valid broadcast:\n{exc}\n")
+        return 2
+
+    async def create(sessionmaker: Any) -> int:
+        return await commands.create_push_draft(
+            sessionmaker, data=data, os_user=getpass.getuser(), clock=SystemClock()
+        )
+
+    try:
+        draft_id = asyncio.run(_with_sessionmaker(create))
+    except AppError as exc:
+        sys.stderr.write(f"wxbroker: {exc.detail}\n")
+        return 1
+    sys.stdout.write(f"push draft {draft_id} awaits approval in the console\n")
+    return 0
+
+
 async def _with_sessionmaker(work: Callable[[Any], Awaitable[T]]) -> T:
     settings = get_settings()
     engine = create_engine(settings.database_url, pool_size=2)
@@ -241,4 +274,5 @@ COMMANDS = {
     "audit": cmd_audit,
     "staff": cmd_staff,
     "menu": cmd_menu,
+    "push": cmd_push,
 }

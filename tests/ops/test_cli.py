@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -49,3 +50,29 @@ async def test_bootstrap_an_admin_then_verify_and_catch_tampering(
         await conn.execute(text("UPDATE audit_log SET actor_name = 'someone else'"))
     assert await _run_in_thread(["audit", "verify"], monkeypatch) == 1
     assert '"first_bad_seq": 1' in capsys.readouterr().out
+
+
+async def test_push_drafts_a_broadcast_that_still_needs_approval(
+    cli_env: None,
+    monkeypatch: pytest.MonkeyPatch,
+    engine: AsyncEngine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    good = tmp_path / "push.yaml"
+    good.write_text(
+        "target: {kind: topic, topic: all}\ntitle: 系统维护通知\nbody: 今晚22:00-23:00系统维护\n"
+        "category: financial\n",
+        encoding="utf-8",
+    )
+    assert await _run_in_thread(["push", str(good)], monkeypatch) == 0
+    assert "awaits approval" in capsys.readouterr().out
+    async with engine.connect() as conn:
+        row = (await conn.execute(text("SELECT status, created_by FROM push_draft"))).one()
+    assert row.status == "pending_approval"
+    assert row.created_by.startswith("cli:")
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"target": {"kind": "topic", "topic": "all"}}', encoding="utf-8")
+    assert await _run_in_thread(["push", str(bad)], monkeypatch) == 2
+    assert "not a valid broadcast" in capsys.readouterr().err
