@@ -11,6 +11,7 @@ BENCHES = [
     "bench.account_center",
     "bench.push",
     "bench.funnel",
+    "bench.draws",
 ]
 
 
