@@ -141,6 +141,17 @@ async def count_status(conn: asyncpg.Connection, status: str) -> int:
     return int(await conn.fetchval("SELECT count(*) FROM delivery WHERE status = $1", status))
 
 
+async def count_queued(conn: asyncpg.Connection) -> int:
+    """`queued` as the API shows it: relayed fresh rows are queued by the relay cursor."""
+    return int(
+        await conn.fetchval(
+            """SELECT count(*) FROM delivery WHERE status = 'queued' OR (status = 'pending'
+               AND queued_at IS NULL AND next_attempt_at IS NULL AND id <= coalesce(
+               (SELECT last_id FROM push_relay_cursor WHERE kind = 'delivery'), 0))"""
+        )
+    )
+
+
 async def flush_redis() -> None:
     from app.core.redis import create_redis
 
@@ -252,7 +263,7 @@ async def bench_relay() -> None:
     moved = await relay_once(create_sessionmaker(engine), redis, clock=SystemClock(), config=config)
     relay_s = time.perf_counter() - started
     entries = await redis.xlen(STREAMS["market"])
-    queued = await count_status(conn, "queued")
+    queued = await count_queued(conn)
     await redis.aclose()
     await engine.dispose()
     await conn.close()

@@ -68,6 +68,10 @@ EPOCH_KEY = "push:epoch"
 HEARTBEAT_PREFIX = "push:heartbeat:"
 EARLY_RECEIPT_PREFIX = "push:receipt:"
 
+# Producers hold this advisory lock (shared, until commit) from their INSERT on (a statement
+# trigger, migration 0008); the relay's cursor only passes ids allocated while nobody held it.
+PRODUCER_LOCK_KEYS: dict[Kind, int] = {Kind.DELIVERY: 7_260_001, Kind.CS: 7_260_002}
+
 TERMINAL_STATUSES = frozenset(
     {DeliveryStatus.DELIVERED, DeliveryStatus.FAILED, DeliveryStatus.EXPIRED}
 )
@@ -77,7 +81,8 @@ TERMINAL_STATUSES = frozenset(
 class PushConfig:
     """Tuning of relay, worker and reconciler (defaults suit one worker host of 2 cores)."""
 
-    relay_batch: int = 5000
+    relay_batch: int = 20000
+    horizon_attempts: int = 5  # tries per tick to find a moment with no producer in flight
     ids_per_entry: int = 50  # one stream entry carries this many ids (fewer XADDs)
     worker_entries: int = 10  # entries read per batch: up to worker_entries * ids_per_entry ids
     concurrency: int = 200  # sends in flight per worker

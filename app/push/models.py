@@ -126,3 +126,28 @@ class CsMessage(Base):
     sending_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class PushRelayCursor(Base):
+    """The relay's watermark per kind: every fresh row with `id <= last_id` went to Redis.
+
+    Fresh rows (`pending`, never queued, no `next_attempt_at`) are not updated when relayed:
+    their `queued` status is derived from this cursor, and the claim sets it for real.
+    """
+
+    __tablename__ = "push_relay_cursor"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    last_id: Mapped[int] = mapped_column(BigInteger, server_default=text("0"))
+
+
+class PushRelayMark(Base):
+    """When the cursor passed an id: the reconciler's queue lease for fresh rows."""
+
+    __tablename__ = "push_relay_mark"
+    __table_args__ = (Index("ix_push_relay_mark_kind_at", "kind", "at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -35,10 +35,19 @@ async def reconcile_once(
     redis_lost = not await redis.exists(EPOCH_KEY)
     total = 0
     for kind in (Kind.DELIVERY, Kind.CS):
+        if redis_lost:  # fresh rows the relay cursor passed are in no stream any more
+            async with unit_of_work(sessionmaker) as session:
+                rewound = await queue_repository(session, cs=kind is Kind.CS).rewind_cursor()
+            total += rewound
+            PUSH_REQUEUED.labels(kind.value).inc(rewound)
         while True:
             async with unit_of_work(sessionmaker) as session:
-                ids = await queue_repository(session, cs=kind is Kind.CS).requeue_stuck(
+                repo = queue_repository(session, cs=kind is Kind.CS)
+                ids = await repo.requeue_stuck(
                     now=clock.now(), limit=config.reconcile_batch, every_queued=redis_lost
+                )
+                ids += await repo.requeue_stale_fresh(
+                    now=clock.now(), lease_s=config.queue_lease_s, limit=config.reconcile_batch
                 )
             total += len(ids)
             PUSH_REQUEUED.labels(kind.value).inc(len(ids))

@@ -1,9 +1,16 @@
-"""Outbox relay: committed `pending` rows → Redis Streams (ids only), marked `queued`.
+"""Outbox relay: committed `pending` rows → Redis Streams (ids only).
 
-Rows are marked `queued` in a short transaction (SKIP LOCKED, so several relays never pick the
-same rows), and XADDed after the commit: nothing touches Redis inside a transaction. If the
-XADD fails the rows go back to `pending`; if the process dies in between, the reconciler
-re-queues them once their queue lease ran out.
+Hot path (fresh rows: inserted by a producer, never relayed): a cursor per kind. In one
+transaction the relay locks the cursor, finds the id horizon (the highest id handed out while
+no producer was in flight, so no later commit can land below it), reads the fresh ids in
+(cursor, horizon], XADDs them and moves the cursor. No row is updated: a fresh row at or below
+the cursor *is* queued (the API derives it; the worker's claim sets it). If the XADD fails the
+transaction rolls back and the cursor stays; if the commit fails after the XADD, the ids go
+out twice, which the atomic claim makes harmless.
+
+Cold path (rows put back to `pending`: retries, 45009 deferrals, reconciler re-queues,
+re-drives, failed XADDs of it): marked `queued` per row in a short transaction (SKIP LOCKED)
+and XADDed after the commit; a failed XADD puts them back to `pending`.
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ from app.core.time import Clock
 from app.push import stream
 from app.push.constants import CS_LANE, Kind, PushConfig
 from app.push.metrics import PUSH_RELAYED
-from app.push.repository import queue_repository
+from app.push.repository import QueueRepository, queue_repository
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +46,7 @@ async def relay_once(
     """Relay every due pending row of both tables; returns how many ids reached Redis."""
     total = 0
     for kind in (Kind.DELIVERY, Kind.CS):
+        total += await relay_fresh(sessionmaker, redis, kind, clock=clock, config=config)
         after_id = 0  # batches walk the primary key forward instead of rescanning from the start
         while True:
             moved, after_id = await _relay_batch(
@@ -48,6 +56,56 @@ async def relay_once(
             if moved < config.relay_batch:
                 break
     return total
+
+
+async def relay_fresh(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    kind: Kind,
+    *,
+    clock: Clock,
+    config: PushConfig,
+) -> int:
+    """The cursor path: fresh ids up to the horizon reach Redis and the cursor moves past them."""
+    total = 0
+    while True:
+        async with unit_of_work(sessionmaker) as session:
+            repo = queue_repository(session, cs=kind is Kind.CS)
+            cursor = await repo.lock_cursor()
+            horizon = await _horizon(repo, config)
+            if horizon is None or horizon <= cursor:
+                return total
+            by_lane, highest = await repo.fresh_after(cursor, horizon, config.relay_batch)
+            count = sum(len(ids) for ids in by_lane.values())
+            full = count == config.relay_batch
+            for lane, ids in by_lane.items():  # XADD before the cursor commit
+                await stream.publish(
+                    redis, CS_LANE if kind is Kind.CS else lane, ids, per_entry=config.ids_per_entry
+                )
+            await repo.advance_cursor(highest if full else horizon, at=clock.now())
+        PUSH_RELAYED.labels(kind.value).inc(count)
+        total += count
+        if not full:
+            return total
+
+
+async def _horizon(repo: QueueRepository, config: PushConfig) -> int | None:
+    for attempt in range(config.horizon_attempts):
+        horizon = await repo.id_horizon()
+        if horizon is not None:
+            return horizon
+        await asyncio.sleep(0.002 * (attempt + 1))  # a producer is committing: a moment
+    return None
+
+
+async def _publish(
+    redis: Redis, kind: Kind, picked: Sequence[tuple[int, str]], *, config: PushConfig
+) -> None:
+    by_lane: dict[str, list[int]] = defaultdict(list)
+    for item_id, lane in picked:
+        by_lane[CS_LANE if kind is Kind.CS else lane].append(item_id)
+    for lane, ids in by_lane.items():
+        await stream.publish(redis, lane, ids, per_entry=config.ids_per_entry)
 
 
 async def _relay_batch(
@@ -82,12 +140,8 @@ async def publish_or_unqueue(
     config: PushConfig,
 ) -> None:
     """XADD (id, lane) pairs already committed as `queued`; put them back on a Redis error."""
-    by_lane: dict[str, list[int]] = defaultdict(list)
-    for item_id, lane in picked:
-        by_lane[CS_LANE if kind is Kind.CS else lane].append(item_id)
     try:
-        for lane, ids in by_lane.items():
-            await stream.publish(redis, lane, ids, per_entry=config.ids_per_entry)
+        await _publish(redis, kind, picked, config=config)
     except RedisError:
         log.warning("push.relay.redis_down", extra={"kind": kind.value, "count": len(picked)})
         async with unit_of_work(sessionmaker) as session:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -16,22 +16,36 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    case,
+    delete,
     func,
     insert,
     literal,
     or_,
     select,
+    text,
     update,
 )
+from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.repository import Repository
-from app.push.constants import CS_LANE, DeliveryStatus
-from app.push.models import Alert, CsMessage, Delivery, DeliveryEvent
+from app.push.constants import CS_LANE, PRODUCER_LOCK_KEYS, DeliveryStatus, Kind
+from app.push.models import (
+    Alert,
+    CsMessage,
+    Delivery,
+    DeliveryEvent,
+    PushRelayCursor,
+    PushRelayMark,
+)
 
 DELIVERY = cast(Table, Delivery.__table__)
 CS_MESSAGE = cast(Table, CsMessage.__table__)
 DELIVERY_EVENT = cast(Table, DeliveryEvent.__table__)
+RELAY_CURSOR = cast(Table, PushRelayCursor.__table__)
+RELAY_MARK = cast(Table, PushRelayMark.__table__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +90,162 @@ class QueueRepository:
         self.session = session
         self.t = table
         self.has_history = table is DELIVERY
+        self.kind = Kind.DELIVERY if self.has_history else Kind.CS
+
+    @property
+    def fresh(self) -> ColumnElement[bool]:
+        """Never relayed by a per-row UPDATE: `queued` once the relay cursor passed its id."""
+        t = self.t
+        return and_(
+            t.c.status == DeliveryStatus.PENDING,
+            t.c.queued_at.is_(None),
+            t.c.next_attempt_at.is_(None),
+        )
+
+    @property
+    def in_redis(self) -> ColumnElement[bool]:
+        """Rows a stream entry may carry: `queued`, or fresh (the cursor passed them)."""
+        return or_(self.t.c.status == DeliveryStatus.QUEUED, self.fresh)
+
+    def effective_status(self) -> ColumnElement[str]:
+        """The status as the API shows it: fresh rows at or below the cursor are `queued`."""
+        t = self.t
+        cursor = (
+            select(RELAY_CURSOR.c.last_id)
+            .where(RELAY_CURSOR.c.kind == self.kind.value)
+            .scalar_subquery()
+        )
+        return case(
+            (and_(self.fresh, t.c.id <= func.coalesce(cursor, 0)), literal(DeliveryStatus.QUEUED)),
+            else_=t.c.status,
+        )
+
+    async def fresh_after(
+        self, after_id: int, horizon: int, limit: int
+    ) -> tuple[dict[str, list[int]], int]:
+        """Fresh ids in (after_id, horizon], oldest first, by lane; and the highest one (or
+        `after_id`). The relay's hot path: no UPDATE, one array per lane (cheap to decode)."""
+        t = self.t
+        lane = t.c.severity if self.has_history else literal(CS_LANE)
+        picked = (
+            select(t.c.id.label("id"), lane.label("lane"))
+            .where(t.c.id > after_id, t.c.id <= horizon, self.fresh)
+            .order_by(t.c.id)
+            .limit(limit)
+            .subquery()
+        )
+        stmt = select(picked.c.lane, func.array_agg(aggregate_order_by(picked.c.id, picked.c.id)))
+        rows = (await self.session.execute(stmt.group_by(picked.c.lane))).all()
+        by_lane = {str(ln): list(ids) for ln, ids in rows}
+        highest = max((ids[-1] for ids in by_lane.values()), default=after_id)
+        return by_lane, int(highest)
+
+    async def lock_cursor(self) -> int:
+        """The relay cursor of this kind, locked until commit (one relay moves it at a time)."""
+        # A missing cursor starts at 0: always safe (a fresh row is at worst sent to Redis
+        # twice, and the claim is atomic); any higher start could skip an uncommitted row.
+        init = (
+            pg_insert(RELAY_CURSOR)
+            .values(kind=self.kind.value, last_id=0)
+            .on_conflict_do_nothing(index_elements=["kind"])
+        )
+        await self.session.execute(init)
+        stmt = (
+            select(RELAY_CURSOR.c.last_id)
+            .where(RELAY_CURSOR.c.kind == self.kind.value)
+            .with_for_update()
+        )
+        return int(await self.session.scalar(stmt) or 0)
+
+    async def id_horizon(self) -> int | None:
+        """The highest id allocated so far, if no producer is inside a transaction right now.
+
+        Producers take a shared advisory lock from their INSERT to their commit (statement
+        trigger). When the exclusive try-lock succeeds, every id the sequence handed out so
+        far belongs to a finished transaction, so the cursor may pass it: a later commit can
+        never add a row below it. None: a producer is in flight, try again soon.
+        """
+        key = PRODUCER_LOCK_KEYS[self.kind]
+        got = await self.session.scalar(select(func.pg_try_advisory_lock(key)))
+        if not got:
+            return None
+        try:
+            last = await self.session.scalar(
+                text("SELECT pg_sequence_last_value(pg_get_serial_sequence(:t, 'id')::regclass)"),
+                {"t": self.t.name},
+            )
+        finally:
+            await self.session.execute(select(func.pg_advisory_unlock(key)))
+        return int(last or 0)
+
+    async def advance_cursor(self, last_id: int, *, at: datetime) -> None:
+        await self.session.execute(
+            update(RELAY_CURSOR)
+            .where(RELAY_CURSOR.c.kind == self.kind.value)
+            .values(last_id=last_id)
+        )
+        await self.session.execute(
+            insert(RELAY_MARK).values(kind=self.kind.value, last_id=last_id, at=at)
+        )
+
+    async def rewind_cursor(self) -> int:
+        """Redis lost its data: fresh rows below the cursor are in no stream any more. Moves the
+        cursor back below the first of them; returns how many the relay will send again."""
+        cursor = await self.lock_cursor()
+        t = self.t
+        first, count = (
+            await self.session.execute(
+                select(func.min(t.c.id), func.count()).where(self.fresh, t.c.id <= cursor)
+            )
+        ).one()
+        if first is not None:
+            await self.session.execute(
+                update(RELAY_CURSOR)
+                .where(RELAY_CURSOR.c.kind == self.kind.value)
+                .values(last_id=int(first) - 1)
+            )
+        await self.session.execute(delete(RELAY_MARK).where(RELAY_MARK.c.kind == self.kind.value))
+        return int(count)
+
+    async def requeue_stale_fresh(self, *, now: datetime, lease_s: float, limit: int) -> list[int]:
+        """Fresh rows the cursor passed longer than the queue lease ago → re-relayed one by one.
+
+        The same lease as `queued` rows: their stream entry is assumed lost. They get
+        `queued_at`, so they leave the cursor path and the per-row relay picks them up.
+        """
+        t = self.t
+        boundary = (
+            select(func.max(RELAY_MARK.c.last_id))
+            .where(
+                RELAY_MARK.c.kind == self.kind.value,
+                RELAY_MARK.c.at < now - timedelta(seconds=lease_s),
+            )
+            .scalar_subquery()
+        )
+        picked = (
+            select(t.c.id)
+            .where(self.fresh, t.c.id <= boundary)
+            .order_by(t.c.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+            .scalar_subquery()
+        )
+        stmt = (
+            update(t).where(t.c.id.in_(picked), self.fresh).values(queued_at=now).returning(t.c.id)
+        )
+        ids = sorted(int(i) for i in (await self.session.scalars(stmt)).all())
+        if len(ids) < limit:  # every stale row is handled: marks before the lease are spent
+            await self.session.execute(
+                delete(RELAY_MARK).where(
+                    RELAY_MARK.c.kind == self.kind.value,
+                    RELAY_MARK.c.at < now - timedelta(seconds=lease_s),
+                )
+            )
+        detail = "re-queued by the reconciler (entry lost)"
+        await self.add_events(
+            [(i, DeliveryStatus.QUEUED, DeliveryStatus.PENDING, None, detail) for i in ids], at=now
+        )
+        return ids
 
     async def mark_queued(
         self, *, now: datetime, lease_until: datetime, limit: int, after_id: int = 0
@@ -85,7 +255,12 @@ class QueueRepository:
         due = or_(t.c.next_attempt_at.is_(None), t.c.next_attempt_at <= now)
         picked = (
             select(t.c.id)
-            .where(t.c.status == DeliveryStatus.PENDING, due, t.c.id > after_id)
+            .where(
+                t.c.status == DeliveryStatus.PENDING,
+                due,
+                t.c.id > after_id,
+                or_(t.c.queued_at.is_not(None), t.c.next_attempt_at.is_not(None)),
+            )
             .order_by(t.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -129,8 +304,12 @@ class QueueRepository:
         t = self.t
         stmt = (
             update(t)
-            .where(t.c.id.in_(ids), t.c.status == DeliveryStatus.QUEUED)
-            .values(status=DeliveryStatus.PENDING, next_attempt_at=until, lease_until=None)
+            .where(t.c.id.in_(ids), self.in_redis)
+            .values(
+                status=DeliveryStatus.PENDING,
+                next_attempt_at=until,
+                lease_until=None,  # next_attempt_at set: leaves the cursor path for good
+            )
             .returning(t.c.id)
         )
         return [int(i) for i in (await self.session.scalars(stmt)).all()]
@@ -142,7 +321,7 @@ class QueueRepository:
             update(t)
             .where(
                 t.c.id.in_(ids),
-                t.c.status == DeliveryStatus.QUEUED,
+                self.in_redis,
                 t.c.expires_at.is_not(None),
                 t.c.expires_at <= now,
             )
@@ -165,14 +344,19 @@ class QueueRepository:
         """queued → sending with a lease (or take over a `sending` row whose lease ran out)."""
         t = self.t
         takeable = or_(
-            t.c.status == DeliveryStatus.QUEUED,
+            self.in_redis,
             and_(t.c.status == DeliveryStatus.SENDING, t.c.lease_until < now),
         )
         payload = [t.c.template_id, t.c.data, t.c.url] if self.has_history else [t.c.message]
         stmt = (
             update(t)
             .where(t.c.id.in_(ids), takeable)
-            .values(status=DeliveryStatus.SENDING, sending_at=now, lease_until=lease_until)
+            .values(
+                status=DeliveryStatus.SENDING,
+                sending_at=now,
+                lease_until=lease_until,
+                queued_at=func.coalesce(t.c.queued_at, now),  # set lazily for fresh rows
+            )
             .returning(t.c.id, t.c.openid, t.c.attempts, t.c.created_at, *payload)
         )
         rows = (await self.session.execute(stmt)).all()
@@ -325,7 +509,8 @@ class QueueRepository:
     async def count_by_status(self, **where: Any) -> dict[str, int]:
         t = self.t
         conditions = [t.c[name] == value for name, value in where.items()]
-        stmt = select(t.c.status, func.count()).where(*conditions).group_by(t.c.status)
+        status = self.effective_status()
+        stmt = select(status, func.count()).where(*conditions).group_by(status)
         return {str(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
 
 

@@ -6,15 +6,17 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlalchemy import select
 
-from app.push import stream
+from app.push import service, stream
 from app.push.models import Delivery
 from app.push.relay import relay_once
+from app.push.repository import queue_repository
 from tests.push.conftest import add_alert, relay
 
 
 async def statuses(ctx) -> list[str]:
     async with ctx.sessionmaker() as session:
-        return list((await session.scalars(select(Delivery.status).order_by(Delivery.id))).all())
+        status = queue_repository(session, cs=False).effective_status()  # as the API shows it
+        return list((await session.scalars(select(status).order_by(Delivery.id))).all())
 
 
 class BrokenPipeline:
@@ -46,3 +48,37 @@ class TestRelayOnce:
         await add_alert(ctx.sessionmaker, [f"fan{i}" for i in range(250)])  # relay_batch = 100
         assert await relay(ctx) == 250
         assert set(await statuses(ctx)) == {"queued"}
+
+
+async def relayed_ids(ctx) -> list[int]:
+    entries = await stream.read_batch(ctx.redis, "t", max_entries=100, block_ms=None)
+    return sorted(i for e in entries for i in e.ids)
+
+
+class TestRelayCursor:
+    async def test_a_producer_committing_late_below_the_cursor_is_never_skipped(self, ctx):
+        # Producer A takes its ids first but commits last; B commits ids above A's meanwhile.
+        async with ctx.sessionmaker() as slow:
+            alert = await service.create_alert(
+                slow, alert_type="trade_fill", severity="transactional", payload={}
+            )
+            await service.create_deliveries(
+                slow, alert=alert, template_id="T", recipients=[("late", {"k": "v"})]
+            )
+            _, fast_ids = await add_alert(ctx.sessionmaker, ["early1", "early2"])
+            assert await relay(ctx) == 0  # A is in flight: the cursor may not pass B's ids yet
+            await slow.commit()
+        assert await relay(ctx) == 3
+        late_ids = sorted(set(await relayed_ids(ctx)) - set(fast_ids))
+        assert len(late_ids) == 1
+        assert late_ids[0] < min(fast_ids)
+        assert await statuses(ctx) == ["queued"] * 3
+        assert await relay(ctx) == 0
+
+    async def test_relaying_marks_no_row(self, ctx):
+        """The hot path writes the cursor only; the claim sets `queued_at` lazily."""
+        await add_alert(ctx.sessionmaker, ["a", "b", "c"])
+        assert await relay(ctx) == 3
+        async with ctx.sessionmaker() as session:
+            stored = (await session.execute(select(Delivery.status, Delivery.queued_at))).all()
+        assert stored == [("pending", None)] * 3
