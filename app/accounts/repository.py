@@ -21,6 +21,13 @@ class BindingRepository(Repository[AccountBinding]):
         )
         return list(await self.session.scalars(stmt))
 
+    async def list_bound_openids(self, openids: list[str]) -> set[str]:
+        """Which of these openids have at least one active binding (one query)."""
+        if not openids:
+            return set()
+        stmt = select(AccountBinding.openid).where(AccountBinding.openid.in_(openids), ACTIVE)
+        return set(await self.session.scalars(stmt.distinct()))
+
     async def get_default_by_openid(self, openid: str) -> AccountBinding | None:
         stmt = (
             select(AccountBinding)

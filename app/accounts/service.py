@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -471,6 +471,16 @@ async def list_bindings_cached(
     if generation is not None:
         await cache.store(openid, generation, bindings)
     return bindings
+
+
+async def bound_openids_among(session: AsyncSession, openids: Iterable[str]) -> set[str]:
+    """The subset of `openids` with an active binding (bulk: one query per 1,000 fans)."""
+    wanted = sorted(set(openids))
+    repo = BindingRepository(session)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 1000):  # keep IN lists bounded on both dialects
+        found |= await repo.list_bound_openids(wanted[start : start + 1000])
+    return found
 
 
 async def get_default_binding(session: AsyncSession, openid: str) -> BindingRead | None:

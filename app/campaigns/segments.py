@@ -166,10 +166,10 @@ async def recompute_segments(
     signals = await FanSignalRepository(session).by_openids(wanted_openids)
     staff = await staff_openids_among(session, wanted_openids)
     wanted: dict[str, set[str]] = {s.value: set() for s in ALL_SEGMENTS}
+    bound = await accounts_service.bound_openids_among(session, wanted_openids)
     for openid in wanted_openids:
-        bound = await accounts_service.get_default_binding(session, openid) is not None
         for segment in segments_of(
-            signals.get(openid), bound=bound, staff=openid in staff, now=now
+            signals.get(openid), bound=openid in bound, staff=openid in staff, now=now
         ):
             wanted[segment.value].add(openid)
     current: dict[str, set[str]] = {s.value: set() for s in ALL_SEGMENTS}

@@ -1,0 +1,39 @@
+"""accounts.service functions other features call."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.accounts import service
+from app.accounts.models import AccountBinding
+from app.core.time import FakeClock
+
+
+def _binding(openid: str, clock: FakeClock, *, unbound: bool = False) -> AccountBinding:
+    return AccountBinding(
+        openid=openid,
+        client_id="C1",
+        account_id=f"A-{openid}",
+        account_no_masked="****1001",
+        account_type="cash",
+        is_default=True,
+        consent_version="v",
+        consented_at=clock.now(),
+        bound_at=clock.now() - timedelta(days=1),
+        unbound_at=clock.now() if unbound else None,
+    )
+
+
+class TestBoundOpenidsAmong:
+    async def test_only_fans_with_an_active_binding_are_returned(
+        self, session: AsyncSession, clock: FakeClock
+    ) -> None:
+        session.add_all([_binding("oBound", clock), _binding("oGone", clock, unbound=True)])
+        await session.flush()
+        wanted = ["oBound", "oGone", "oNever", *[f"oX{i}" for i in range(2500)]]
+        assert await service.bound_openids_among(session, wanted) == {"oBound"}
+
+    async def test_no_openids_no_query(self, session: AsyncSession) -> None:
+        assert await service.bound_openids_among(session, []) == set()
