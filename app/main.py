@@ -17,6 +17,7 @@ from app.accounts import service as accounts_service
 from app.alerts import handlers as alerts_handlers
 from app.alerts import idempotency as alerts_idempotency
 from app.alerts import router as alerts_router
+from app.alerts import service as alerts_service
 from app.brokerage.client import create_brokerage_gateway
 from app.campaigns import attribution as campaigns_attribution
 from app.campaigns import lottery as campaigns_lottery
@@ -110,7 +111,10 @@ def include_features(app: FastLaneApp, settings: Settings) -> None:
     viewer = Depends(ops_dependencies.require_role(Role.VIEWER))
     app.include_router(push_router.router, dependencies=[viewer])  # status API: staff only
     if settings.simulator_mounted:  # dev: WeChat API simulator at /_sim/wechat
-        simulators.mount_wechat_simulator(app, settings)
+        sim = simulators.mount_wechat_simulator(app, settings)
+        # The simulated account's template library holds every alert template, as the real
+        # account's must (docs/alerts-ingest.md), so `make run` delivers alerts end to end.
+        simulators.seed_templates(sim, alerts_service.template_catalog(settings.alert_template_ids))
         app.include_router(phone_emulator.router)  # fan phone emulator at /_sim/phone
     alerts_handlers.register(wechat_router)
     app.include_router(alerts_router.router)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    true,
     update,
 )
 from sqlalchemy import (
@@ -402,7 +403,9 @@ class FanOutRepository:
             "expires_at",
         ]
         stmt = insert_ignoring_conflicts(_dialect(self.session), DELIVERY, ["alert_id", "openid"])
-        result = await self.session.execute(stmt.from_select(names, rows))
+        # SQLite parses `INSERT … SELECT … FROM t ON CONFLICT` as a join's ON unless the SELECT
+        # has a WHERE clause (documented parsing ambiguity); WHERE true is a no-op elsewhere.
+        result = await self.session.execute(stmt.from_select(names, rows.where(true())))
         return int(getattr(result, "rowcount", 0))
 
     async def count(self, audience: Select[Any]) -> int:

@@ -555,3 +555,13 @@ def category_from_word(word: str) -> Category | None:
 def all_specs() -> Sequence[templates.TemplateSpec]:
     """The template table (for seeding a simulator or listing in docs)."""
     return list(templates.SPECS.values())
+
+
+def template_catalog(template_ids: Mapping[str, str] | None = None) -> list[tuple[str, str, str]]:
+    """(template id, title, content) of every alert type's template as configured: what the
+    account must have in WeChat's template library (the dev simulator is seeded with it)."""
+    catalog = {}
+    for alert_type, spec in templates.SPECS.items():
+        template_id = (template_ids or {}).get(alert_type.value) or spec.default_template_id
+        catalog[template_id] = (template_id, spec.title, spec.content())
+    return list(catalog.values())

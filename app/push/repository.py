@@ -6,6 +6,7 @@ Every transition is one statement over a batch of ids and is guarded by the stat
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -27,9 +28,9 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.db import insert_ignoring_conflicts
 from app.core.repository import Repository
 from app.push.constants import CS_LANE, PRODUCER_LOCK_KEYS, DeliveryStatus, Kind
 from app.push.models import (
@@ -134,9 +135,16 @@ class QueueRepository:
             .limit(limit)
             .subquery()
         )
-        stmt = select(picked.c.lane, func.array_agg(aggregate_order_by(picked.c.id, picked.c.id)))
-        rows = (await self.session.execute(stmt.group_by(picked.c.lane))).all()
-        by_lane = {str(ln): list(ids) for ln, ids in rows}
+        if self.session.get_bind().dialect.name == "postgresql":
+            agg = func.array_agg(aggregate_order_by(picked.c.id, picked.c.id))
+            rows = (
+                await self.session.execute(select(picked.c.lane, agg).group_by(picked.c.lane))
+            ).all()
+            by_lane = {str(ln): list(ids) for ln, ids in rows}
+        else:  # SQLite (embedded default): no array_agg; the batch is bounded by `limit`
+            by_lane = defaultdict(list)
+            for item_id, item_lane in (await self.session.execute(select(picked))).all():
+                by_lane[str(item_lane)].append(int(item_id))
         highest = max((ids[-1] for ids in by_lane.values()), default=after_id)
         return by_lane, int(highest)
 
@@ -144,12 +152,9 @@ class QueueRepository:
         """The relay cursor of this kind, locked until commit (one relay moves it at a time)."""
         # A missing cursor starts at 0: always safe (a fresh row is at worst sent to Redis
         # twice, and the claim is atomic); any higher start could skip an uncommitted row.
-        init = (
-            pg_insert(RELAY_CURSOR)
-            .values(kind=self.kind.value, last_id=0)
-            .on_conflict_do_nothing(index_elements=["kind"])
-        )
-        await self.session.execute(init)
+        dialect = self.session.get_bind().dialect.name
+        init = insert_ignoring_conflicts(dialect, RELAY_CURSOR, ["kind"])
+        await self.session.execute(init.values(kind=self.kind.value, last_id=0))
         stmt = (
             select(RELAY_CURSOR.c.last_id)
             .where(RELAY_CURSOR.c.kind == self.kind.value)
@@ -165,6 +170,10 @@ class QueueRepository:
         far belongs to a finished transaction, so the cursor may pass it: a later commit can
         never add a row below it. None: a producer is in flight, try again soon.
         """
+        if self.session.get_bind().dialect.name == "sqlite":
+            # One writer at a time: lock_cursor's write already holds SQLite's write lock, so
+            # every id allocated so far belongs to a committed transaction.
+            return int(await self.session.scalar(select(func.max(self.t.c.id))) or 0)
         key = PRODUCER_LOCK_KEYS[self.kind]
         got = await self.session.scalar(select(func.pg_try_advisory_lock(key)))
         if not got:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -13,6 +13,7 @@ from app.core.logging import configure_logging
 from app.simulator.broker import mount_broker_sandbox
 from app.simulator.config import SimulatorConfig
 from app.simulator.state import WeChatSimulator
+from app.simulator.template_messages import Template
 from app.simulator.wechat_api import create_wechat_simulator, simulator_of
 
 WECHAT_MOUNT = "/_sim/wechat"
@@ -34,6 +35,13 @@ def mount_wechat_simulator(app: FastAPI, settings: Settings) -> WeChatSimulator:
     sim = simulator_of(wechat_app)
     app.state.wechat_simulator = sim
     return sim
+
+
+def seed_templates(sim: WeChatSimulator, templates: Iterable[tuple[str, str, str]]) -> None:
+    """Add (template id, title, content) entries the account's template library lacks."""
+    for template_id, title, content in templates:
+        if template_id not in sim.templates:
+            sim.templates[template_id] = Template(template_id, title, content)
 
 
 async def close_mounted_simulators(app: FastAPI) -> None:

@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column(
             "created_at",
             app.core.db.UtcDateTime(timezone=True),
-            server_default=sa.text("now()"),
+            server_default=sa.func.now(),
             nullable=False,
         ),
         sa.Column("expires_at", app.core.db.UtcDateTime(timezone=True), nullable=True),
@@ -70,7 +70,7 @@ def upgrade() -> None:
         sa.Column(
             "created_at",
             app.core.db.UtcDateTime(timezone=True),
-            server_default=sa.text("now()"),
+            server_default=sa.func.now(),
             nullable=False,
         ),
         sa.Column("queued_at", app.core.db.UtcDateTime(timezone=True), nullable=True),
@@ -115,7 +115,7 @@ def upgrade() -> None:
         sa.Column(
             "created_at",
             app.core.db.UtcDateTime(timezone=True),
-            server_default=sa.text("now()"),
+            server_default=sa.func.now(),
             nullable=False,
         ),
         sa.Column("queued_at", app.core.db.UtcDateTime(timezone=True), nullable=True),
