@@ -115,7 +115,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
         return 2
     upgrade_sync(settings.database_url)
     host, port = args.host or settings.host, args.port or settings.port
-    log.info("cli.dev", extra={"url": f"http://{host}:{port}", "phone": "/_sim/phone"})
+    log.info("cli.dev", extra={"url": f"http://{host}:{port}", "phone_page": "/_sim/phone"})
     uvicorn.run("app.main:create_app_from_env", factory=True, host=host, port=port, log_config=None)
     return 0
 

@@ -24,6 +24,8 @@ class MaskPiiFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         for key, masker in MASKERS.items():
+            if key in _RESERVED:
+                continue  # e.g. `name` is the logger's name, never caller data
             value = record.__dict__.get(key)
             if isinstance(value, str) and value and "***" not in value:
                 record.__dict__[key] = masker(value)
