@@ -145,7 +145,6 @@ def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:
     webhook = webhook_service.create_webhook_service(app.state, late_reply_sink=late_reply_sink)
     webhook.recorder.add_listener(fans_service.apply_inbound_records)
     webhook.recorder.add_listener(campaigns_attribution.apply_inbound_records)
-    webhook.recorder.add_listener(campaigns_segments.apply_inbound_records)
     app.state.webhook = webhook
     supervisor.start("webhook.recorder", webhook.recorder.run)
     keywords = app.state.keyword_cache
@@ -191,6 +190,8 @@ def start_worker_loops(app: FastAPI, supervisor: Supervisor) -> None:
     )
     supervisor.start("alerts.idempotency_purge", purge)  # Idempotency-Keys past 24 h
     sessionmaker, clock = app.state.sessionmaker, app.state.clock
+    feed = partial(campaigns_segments.segment_feed_loop, sessionmaker, clock)
+    supervisor.start("campaigns.segment_feed", feed)  # inbound_event -> signals, segments
     sweep = partial(campaigns_segments.segment_sweep_loop, sessionmaker, clock)
     supervisor.start("campaigns.segment_sweep", sweep)  # dormancy, bindings off the webhook
     mirror = partial(campaigns_segments.tag_mirror_loop, sessionmaker, app.state.wechat, clock)

@@ -98,6 +98,11 @@ BONUS_HUNTER_SCORE = 50
 ENGAGING_EVENTS = frozenset({"click", "view", "view_miniprogram", "scan", "scancode_push"})
 SEGMENT_SWEEP_INTERVAL_S = 3600.0
 SEGMENT_SWEEP_PAGE = 500
+# The worker follows inbound_event for segments. Records younger than the lag are left for the
+# next pass: an API process may still be committing a batch with lower ids.
+SEGMENT_FEED_BATCH = 2000
+SEGMENT_FEED_LAG_S = 5.0
+SEGMENT_FEED_INTERVAL_S = 1.0
 TAG_MIRROR_INTERVAL_S = 30.0
 TAG_MIRROR_BATCH = 500
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -136,6 +137,15 @@ class ConversionEvent(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
     channel_id: Mapped[int | None] = mapped_column(ForeignKey("channel.id"))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class SegmentFeedCursor(Base):
+    """How far the worker has read `inbound_event` for segments (one row, id 1)."""
+
+    __tablename__ = "segment_feed_cursor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class FanSignal(Base):

@@ -24,6 +24,7 @@ from app.campaigns.models import (
     Person,
     PrizeAward,
     SegmentChange,
+    SegmentFeedCursor,
     StaffMember,
     TrackedLink,
 )
@@ -269,6 +270,16 @@ class FunnelRepository:
 
 
 # -- segments ------------------------------------------------------------------------------
+
+
+class SegmentFeedRepository(Repository[SegmentFeedCursor]):
+    async def lock(self) -> SegmentFeedCursor:
+        """The cursor row, locked until commit (one worker reads the feed at a time)."""
+        dialect = self.session.get_bind().dialect.name
+        init = insert_ignoring_conflicts(dialect, SegmentFeedCursor.__table__, ["id"])
+        await self.session.execute(init.values(id=1, last_event_id=0))
+        stmt = select(SegmentFeedCursor).where(SegmentFeedCursor.id == 1).with_for_update()
+        return (await self.session.scalars(stmt)).one()
 
 
 class FanSignalRepository(Repository[FanSignal]):

@@ -27,6 +27,7 @@ from app.campaigns.models import FanSignal, SegmentChange, StaffMember
 from app.campaigns.repository import (
     FanSignalRepository,
     SegmentChangeRepository,
+    SegmentFeedRepository,
     StaffRepository,
     staff_openids_among,
 )
@@ -34,6 +35,7 @@ from app.content import constants as content_constants
 from app.core.db import insert_ignoring_conflicts, unit_of_work
 from app.core.security import mask_openid
 from app.core.time import Clock
+from app.webhook import service as webhook_service
 from app.webhook.schemas import InboundRecord
 from app.wechat.client import WeChatClient
 from app.wechat.errors import ErrorKind, WeChatError
@@ -82,8 +84,8 @@ def segments_of(
 
 
 async def apply_inbound_records(session: AsyncSession, records: Sequence[InboundRecord]) -> None:
-    """Recorder listener: update the batch's fan signals, flag follow bursts from one scene,
-    and recompute these fans' segments. Runs inside the batch's transaction; flushes only."""
+    """Update these records' fan signals, flag follow bursts from one scene, and recompute the
+    fans' segments (the worker's feed calls it; tests too). Flushes only."""
     if not records:
         return
     now = max(r.received_at for r in records)
@@ -216,6 +218,48 @@ async def sweep_segments(
                 return changed
             changed += (await recompute_segments(session, openids, now=now)).changes
         after = openids[-1]
+
+
+async def follow_inbound_events_once(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    *,
+    now: datetime,
+    batch: int = c.SEGMENT_FEED_BATCH,
+    lag_s: float = c.SEGMENT_FEED_LAG_S,
+) -> int:
+    """One step of the worker's feed: recorded events past the cursor (older than the lag)
+    update signals and segments, and the cursor moves in the same transaction."""
+    async with unit_of_work(sessionmaker) as session:
+        cursor = await SegmentFeedRepository(session).lock()
+        rows = await webhook_service.list_records_after(
+            session,
+            cursor.last_event_id,
+            received_before=now - timedelta(seconds=lag_s),
+            limit=batch,
+        )
+        if not rows:
+            return 0
+        await apply_inbound_records(session, [record for _, record in rows])
+        cursor.last_event_id = rows[-1][0]
+    return len(rows)
+
+
+async def segment_feed_loop(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock,
+    stop_event: asyncio.Event,
+    interval_s: float = c.SEGMENT_FEED_INTERVAL_S,
+) -> None:
+    """Supervisor loop (worker process): keeps segments current as events arrive, without
+    spending the API processes' CPU next to the webhook."""
+    while not stop_event.is_set():
+        while await follow_inbound_events_once(sessionmaker, now=clock.now()) == (
+            c.SEGMENT_FEED_BATCH
+        ):
+            if stop_event.is_set():
+                return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop_event.wait(), interval_s)
 
 
 async def segment_sweep_loop(

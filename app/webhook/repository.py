@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, select
@@ -36,6 +37,17 @@ class InboundEventRepository(Repository[InboundEvent]):
             )
             return
         await self.session.execute(insert(InboundEvent), [r.as_row() for r in records])
+
+    async def list_after(
+        self, after_id: int, *, received_before: datetime, limit: int
+    ) -> list[InboundEvent]:
+        stmt = (
+            select(InboundEvent)
+            .where(InboundEvent.id > after_id, InboundEvent.received_at < received_before)
+            .order_by(InboundEvent.id)
+            .limit(limit)
+        )
+        return list(await self.session.scalars(stmt))
 
     async def list_by_openid(self, openid: str) -> list[InboundEvent]:
         stmt = (

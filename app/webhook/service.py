@@ -25,6 +25,7 @@ from app.webhook.dispatch import Resolution
 from app.webhook.dispatch import WebhookContext as WebhookContext
 from app.webhook.dispatch import WeChatRouter as WeChatRouter
 from app.webhook.recorder import EventRecorder
+from app.webhook.repository import InboundEventRepository
 from app.webhook.schemas import InboundRecord
 from app.webhook.verify import Credentials, RequestVerifier
 from app.wechat.crypto import MessageCrypto, WeChatCryptoError
@@ -251,3 +252,29 @@ def _build_crypto(settings: Settings) -> MessageCrypto | None:
         # Plaintext mode still works; encrypted callbacks are refused (403) and logged.
         log.error("webhook.bad_encoding_aes_key")
         return None
+
+
+async def list_records_after(
+    session: AsyncSession, after_id: int, *, received_before: datetime, limit: int
+) -> list[tuple[int, InboundRecord]]:
+    """Recorded messages and events with an id above `after_id`, oldest first, for consumers
+    that follow `inbound_event` from a watermark in the worker (off the API processes)."""
+    rows = await InboundEventRepository(session).list_after(
+        after_id, received_before=received_before, limit=limit
+    )
+    return [
+        (
+            row.id,
+            InboundRecord(
+                openid=row.openid,
+                msg_type=row.msg_type,
+                event=row.event,
+                event_key=row.event_key,
+                scene=row.scene,
+                msg_id=row.msg_id,
+                wechat_created_at=row.wechat_created_at,
+                received_at=row.received_at,
+            ),
+        )
+        for row in rows
+    ]

@@ -3,6 +3,7 @@ sweep, the ops API and the mirror to WeChat tags through the simulator."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import httpx
@@ -225,3 +226,28 @@ class TestTagMirror:
         async with sessionmaker() as session:
             pending = select(func.count()).where(SegmentChange.mirrored_at.is_(None))
             assert await session.scalar(pending) == 0
+
+
+class TestSegmentFeed:
+    """The worker follows inbound_event from a cursor (off the API processes)."""
+
+    async def test_recorded_events_reach_segments_once_and_young_ones_wait(
+        self, engine: AsyncEngine, truncate_tables: None
+    ) -> None:
+        from app.webhook.repository import InboundEventRepository
+
+        sessionmaker = create_sessionmaker(engine)
+        old = record("oFeedA", "click", at=1)
+        young = record("oFeedB", "click", at=2)
+        young = dataclasses.replace(young, received_at=old.received_at + timedelta(seconds=30))
+        async with unit_of_work(sessionmaker) as session:
+            await InboundEventRepository(session).add_many([old, young])
+        now = old.received_at + timedelta(seconds=10)  # `young` is inside the 5 s lag
+
+        assert await segments.follow_inbound_events_once(sessionmaker, now=now) == 1
+        assert await segments.follow_inbound_events_once(sessionmaker, now=now) == 0
+        async with unit_of_work(sessionmaker) as session:
+            assert await members(session, S.ENGAGED_PROSPECTS) == {"oFeedA"}
+
+        later = young.received_at + timedelta(seconds=10)
+        assert await segments.follow_inbound_events_once(sessionmaker, now=later) == 1
