@@ -41,3 +41,10 @@ class TestRedisPool:
             assert all(results)
         finally:
             await client.aclose()
+
+
+class TestStartup:
+    async def test_start_up_objects_are_frozen_out_of_the_collector(self, app: object) -> None:
+        import gc
+
+        assert gc.get_freeze_count() > 0
