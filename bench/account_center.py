@@ -22,6 +22,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import httpx
 from redis import Redis
@@ -116,7 +117,9 @@ async def bind_fans() -> list[str]:
 class Clicker:
     """Signed CLICK events with unique CreateTimes (WeChat's dedupe key differs per click)."""
 
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    def __init__(self, http: aiohttp.ClientSession) -> None:
+        # aiohttp, not httpx: httpx's pool is the bottleneck at this concurrency (see
+        # docs/wechat-client.md) and would be measured instead of the service.
         self.http = http
         self.create_time = int(time.time()) - 1800
 
@@ -132,9 +135,10 @@ class Clicker:
             "<Event><![CDATA[CLICK]]></Event><EventKey><![CDATA[MENU_POSITIONS]]></EventKey></xml>"
         )
         started = time.perf_counter()
-        response = await self.http.post("/wechat", params=params, content=body.encode())
+        async with self.http.post("/wechat", params=params, data=body.encode()) as response:
+            text = await response.text()
         elapsed = (time.perf_counter() - started) * 1000
-        ok = response.status_code == 200 and "我的持仓" in response.text
+        ok = response.status == 200 and "我的持仓" in text
         return elapsed, ok
 
 
@@ -193,11 +197,14 @@ async def run(port: int, sim_port: int, openids: list[str]) -> dict[str, dict[st
         admin = f"http://127.0.0.1:{sim_port}/_sim/broker/_admin"
         await http.post(f"{admin}/maintenance", json={"mode": "off"})
         await http.post(f"{admin}/latency", json={"fixed_ms": LATENCY_MS})
-        clicker = Clicker(http)
+        connector = aiohttp.TCPConnector(limit=FANS)
+        session = aiohttp.ClientSession(base_url=base, connector=connector)
+        clicker = Clicker(session)
         await warm(clicker, openids[:4])  # connections, JIT-free warm-up of the code paths
         redis = Redis.from_url(REDIS_URL)
         cold_samples, cold_errors = await cold(clicker, openids, redis)
         warm_samples, warm_errors = await warm(clicker, openids)
+        await session.close()
     print(f"\nmenu click 我的持仓, {FANS} concurrent fans, counter latency {LATENCY_MS:.0f} ms")
     print(f"{'cache':<6} {'samples':>8} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'errors':>7}")
     return {
