@@ -29,7 +29,7 @@ from redis import Redis
 
 from app.brokerage import demo_data
 from app.core.security import sha1_signature
-from bench.common import RESULTS, ROOT, VENV_BIN, free_port, server
+from bench.common import RESULTS, VENV_BIN, free_port, fresh_migrated_database, server
 
 TOKEN = "benchToken2024"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -76,17 +76,7 @@ def bindable_accounts() -> list[tuple[demo_data.CustomerSpec, demo_data.AccountS
 
 
 async def prepare_database(env: dict[str, str]) -> list[str]:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    finally:
-        await conn.close()
-    proc = await asyncio.create_subprocess_exec(
-        str(VENV_BIN / "wxbroker"), "migrate", env={**os.environ, **env}, cwd=ROOT
-    )
-    if await proc.wait() != 0:
-        raise RuntimeError("migration failed")
+    await fresh_migrated_database(PG_ADMIN, DB_NAME, env)
     return await bind_fans()
 
 

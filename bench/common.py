@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import re
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import asyncpg
 import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,3 +118,18 @@ def run_wrk(
     if sock:
         errors += sum(int(g) for g in sock.groups())
     return WrkResult(name, rps, _ms(*p50.groups()), _ms(*p99.groups()), errors)  # type: ignore[union-attr]
+
+
+async def fresh_migrated_database(admin_url: str, name: str, env: dict[str, str]) -> None:
+    """Drop and recreate `name`, then `wxbroker migrate` it with the bench's environment."""
+    conn = await asyncpg.connect(admin_url)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    proc = await asyncio.create_subprocess_exec(
+        str(VENV_BIN / "wxbroker"), "migrate", env={**os.environ, **env}, cwd=ROOT
+    )
+    if await proc.wait() != 0:
+        raise RuntimeError("migration failed")

@@ -16,11 +16,19 @@ import random
 import time
 from pathlib import Path
 
-import asyncpg
 from redis import Redis
 
 from app.core.security import sha1_signature
-from bench.common import RESULTS, ROOT, VENV_BIN, WrkResult, free_port, run_wrk, server
+from bench.common import (
+    RESULTS,
+    ROOT,
+    VENV_BIN,
+    WrkResult,
+    free_port,
+    fresh_migrated_database,
+    run_wrk,
+    server,
+)
 
 TOKEN = "benchToken2024"
 KEYWORD = "开户"
@@ -59,17 +67,7 @@ def product_env(port: int) -> dict[str, str]:
 
 
 async def prepare_database(env: dict[str, str]) -> None:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    finally:
-        await conn.close()
-    proc = await asyncio.create_subprocess_exec(
-        str(VENV_BIN / "wxbroker"), "migrate", env={**os.environ, **env}, cwd=ROOT
-    )
-    if await proc.wait() != 0:
-        raise RuntimeError("migration failed")
+    await fresh_migrated_database(PG_ADMIN, DB_NAME, env)
     await seed_keyword(env["DATABASE_URL"])
 
 
