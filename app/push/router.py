@@ -1,6 +1,6 @@
 """Status API: per-alert counts by status and per-delivery history.
 
-Not yet behind authentication: issue #8 puts these routes behind the ops API key and roles.
+Staff only: app/main.py mounts this router behind the ops `viewer` role (session or API key).
 """
 
 from __future__ import annotations
