@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from app.core.redis import Redis, create_redis
-from app.webhook.dedupe import KEY_PREFIX, DedupeStore
+from app.webhook.dedupe import KEY_PREFIX, DedupeStore, SetBatcher
 
 
 class TestClaim:
@@ -81,3 +83,25 @@ class TestSharedReply:
 
         assert await other.claim("m:8") is False
         assert await other.wait_for_reply("m:8", 1.0) == b"<xml>done</xml>"
+
+
+class TestSetBatcher:
+    """SETs issued in one loop iteration go to Redis as one script call."""
+
+    @pytest.mark.parametrize("url", ["real", "memory://"])
+    async def test_one_batch_claims_stores_and_respects_existing_keys(
+        self, redis: Redis, url: str
+    ) -> None:
+        client = redis if url == "real" else create_redis(url)
+        await client.set("k-taken", b"first")
+        batcher = SetBatcher(client, ttl_s=60)
+        batcher.set_later("k-reply", b"<xml/>")
+        results = await asyncio.gather(
+            batcher.set_nx("k-new", b"\x00"), batcher.set_nx("k-taken", b"\x00")
+        )
+        await batcher.drain()
+        assert results == [True, False]
+        assert await client.get("k-taken") == b"first"
+        assert await client.get("k-new") == b"\x00"
+        assert await client.get("k-reply") == b"<xml/>"
+        assert 0 < await client.ttl("k-new") <= 60
