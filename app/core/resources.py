@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.redis import Redis, create_redis
-from app.core.supervisor import Supervisor
 from app.core.time import Clock, SystemClock
 
 
@@ -43,7 +42,3 @@ class Resources:
         with contextlib.suppress(Exception):
             await self.redis.aclose()
         await self.engine.dispose()
-
-
-def new_supervisor() -> Supervisor:
-    return Supervisor()
