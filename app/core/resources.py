@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
+import logging
 from dataclasses import dataclass, field
 
 import httpx
@@ -12,6 +12,8 @@ from app.core.config import Settings
 from app.core.db import create_engine, create_sessionmaker
 from app.core.redis import Redis, create_redis
 from app.core.time import Clock, SystemClock
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -39,6 +41,8 @@ class Resources:
         if not self.owned:
             return
         await self.http.aclose()
-        with contextlib.suppress(Exception):
+        try:
             await self.redis.aclose()
+        except Exception:  # shutdown edge: still dispose of the engine
+            log.exception("resources.redis_close_failed")
         await self.engine.dispose()
