@@ -11,9 +11,15 @@ MAX_CONNECTIONS = 128
 POOL_WAIT_S = 2.0
 
 
+def is_in_process(url: str) -> bool:
+    """The embedded stand-in. Its blocking reads (XREADGROUP BLOCK) stall the whole event loop
+    for the block time, so callers poll it without BLOCK instead."""
+    return url.startswith("memory://")
+
+
 def create_redis(url: str) -> Redis:
     """`memory://` gives fakeredis (Streams, Lua, SET NX behave like the server)."""
-    if url.startswith("memory://"):
+    if is_in_process(url):
         import fakeredis
 
         fake: Any = fakeredis.FakeAsyncRedis(decode_responses=False)

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
 from app.core.db import unit_of_work
-from app.core.redis import Redis
+from app.core.redis import Redis, is_in_process
 from app.core.supervisor import Supervisor
 from app.core.time import Clock, next_beijing_midnight
 from app.push import stream
@@ -65,6 +65,8 @@ def config_from_settings(settings: Settings, base: PushConfig | None = None) -> 
         send_lease_s=settings.push_send_lease_s,
         autoclaim_idle_ms=settings.push_autoclaim_idle_ms,
         reconcile_interval_s=settings.push_reconcile_interval_s,
+        # No BLOCK on the in-process stand-in: the loop polls every 0.2 s when idle.
+        block_ms=None if is_in_process(settings.redis_url) else (base or PushConfig()).block_ms,
     )
 
 

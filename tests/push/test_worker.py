@@ -263,3 +263,15 @@ class TestRecovery:
         assert fake_wechat.calls == 60
         assert set(fake_wechat.seen_per_fan().values()) == {1}
         assert {d.status for d in (await rows(a)).values()} == {"sent"}
+
+
+class TestConfigFromSettings:
+    def test_the_in_process_stand_in_is_polled_without_block(self) -> None:
+        from app.push.constants import PushConfig
+        from app.push.worker import config_from_settings
+        from tests.conftest import make_settings
+
+        assert config_from_settings(make_settings(redis_url="memory://")).block_ms is None
+        real = config_from_settings(make_settings())
+        assert real.block_ms == PushConfig().block_ms
+        assert real.block_ms
