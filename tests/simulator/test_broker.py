@@ -10,10 +10,12 @@ from fastapi import FastAPI
 
 from app.brokerage.demo_data import CUSTOMERS
 from app.brokerage.password import encrypt_password
+from app.core.config import Settings
 from app.core.time import FakeClock
 from app.simulator.broker import create_broker_sandbox
 from app.simulator.broker_state import BrokerSandboxConfig
 from tests.brokerage.sandbox_helpers import BASE, TRADING_NOW, http_to, make_sandbox, sandbox_of
+from tests.conftest import make_settings
 
 ZHANG, LI, WANG, LIU = CUSTOMERS
 POSITIONS = f"/v1/clients/{LI.client_id}/accounts/{LI.accounts[0].account_id}/positions"
@@ -154,7 +156,16 @@ class TestAdmin:
         }
 
 
+# These tests run the sandbox on the wall clock: a zero-length nightly window keeps them off
+# the real 23:30-00:30 Beijing maintenance (maintenance itself is tested on a fake clock).
+NO_NIGHTLY_WINDOW = "04:00-04:00"
+
+
 class TestDevMount:
+    @pytest.fixture
+    def settings(self) -> Settings:
+        return make_settings(brokerage_sandbox_maintenance_window=NO_NIGHTLY_WINDOW)
+
     async def test_mounted_under_sim_broker(self, client: httpx.AsyncClient) -> None:
         response = await client.get("/_sim/broker/v1/auth/public-key")
         assert response.status_code == 200
@@ -164,9 +175,8 @@ class TestDevMount:
 
     async def test_sim_app_mounts_it_too(self) -> None:
         from app.simulator.main import create_sim_app
-        from tests.conftest import make_settings
 
-        sim = create_sim_app(make_settings())
+        sim = create_sim_app(make_settings(brokerage_sandbox_maintenance_window=NO_NIGHTLY_WINDOW))
         transport = httpx.ASGITransport(app=sim)
         async with httpx.AsyncClient(transport=transport, base_url=BASE) as http:
             response = await http.get("/_sim/broker/v1/calendar?start=2026-01-01&end=2026-01-09")
