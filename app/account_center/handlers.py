@@ -1,12 +1,13 @@
 """Webhook routes of the account center: menu CLICK keys and text commands → query replies.
 
-A slow counter needs nothing special here: the webhook's time budget answers `success` at
-once and sends whatever this handler returns later as a customer-service message.
+Every route declares an interim text: when the counter is slower than the webhook's time budget,
+the fan gets "正在查询，请稍候…" as the passive reply at the deadline, and whatever the handler
+returns follows once as a customer-service message (the webhook's late-reply path).
 """
 
 from __future__ import annotations
 
-from app.account_center import errors, replies, service
+from app.account_center import errors, replies, service, texts
 from app.account_center.constants import (
     MENU_KEYS,
     OVERVIEW_KEY,
@@ -55,11 +56,12 @@ async def answer_overview(ctx: WebhookContext, msg: InboundMessage) -> Reply | N
 
 def register(router: WeChatRouter) -> None:
     """CLICK keys of the account menu and the matching text commands."""
-    router.event("click", key=OVERVIEW_KEY)(answer_overview)
+    interim = texts.QUERYING
+    router.event("click", key=OVERVIEW_KEY, interim=interim)(answer_overview)
     for word in OVERVIEW_WORDS:
-        router.text(word)(answer_overview)
+        router.text(word, interim=interim)(answer_overview)
     handlers = {kind: query_handler(kind) for kind in QueryKind}
     for key, kind in MENU_KEYS.items():
-        router.event("click", key=key)(handlers[kind])
+        router.event("click", key=key, interim=interim)(handlers[kind])
     for word, kind in TEXT_COMMANDS.items():
-        router.text(word)(handlers[kind])
+        router.text(word, interim=interim)(handlers[kind])

@@ -91,6 +91,10 @@ FLOW_KINDS = {
     "other": "其他",
 }
 
+# Answered at the webhook's time budget when the counter is slow; the result follows as a
+# customer-service message.
+QUERYING = "正在查询，请稍候…结果将稍后发送给您。"
+
 # Failures: polite, never an error page.
 MAINTENANCE = "证券柜台系统正在例行维护（每日约23:30至次日00:30），暂时无法查询，请稍后再试。"
 MAINTENANCE_UNTIL = "证券柜台系统正在例行维护，预计{until}恢复，届时再来查询吧。"

@@ -4,6 +4,11 @@
 RECORDER_MAX_BUFFER = 100_000
 # A batch the database refused this many times in a row is dropped (poison batch).
 RECORDER_MAX_BATCH_FAILURES = 5
+# A retry waits this much longer than the time budget for the first attempt's answer: the owner
+# publishes one (its reply, the route's interim text, or `success`) just after its own deadline,
+# which can fall a little after the retry's when both arrived together. 4.0 + 0.25 s stays well
+# inside WeChat's 5 s.
+RETRY_WAIT_GRACE_S = 0.25
 # Late (overrun) replies still running at shutdown get this long to finish.
 LATE_REPLY_DRAIN_S = 10.0
 # Column sizes of `inbound_event`, so a hostile value cannot poison a batch.

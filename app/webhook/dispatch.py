@@ -49,6 +49,9 @@ class Route:
     # Declared free of I/O (pure CPU, e.g. a cached keyword lookup): it cannot overrun the
     # budget, so the webhook runs it without the budget's task and timer.
     inline: bool = False
+    # Passive text answered at the budget deadline when the handler overruns ("正在查询…");
+    # None answers `success`. Either way the handler's reply follows as a CS message.
+    interim: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,10 +109,13 @@ class WeChatRouter:
         *,
         middleware: Sequence[Middleware] = (),
         inline: bool = False,
+        interim: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """Any message of one MsgType (`text`, `image`, `location`, ...)."""
         key = msg_type.strip().lower()
-        return self._decorator(lambda r: self._put(self._types, key, r), middleware, inline)
+        return self._decorator(
+            lambda r: self._put(self._types, key, r), middleware, inline, interim
+        )
 
     def event(
         self,
@@ -120,6 +126,7 @@ class WeChatRouter:
         key_regex: str | None = None,
         middleware: Sequence[Middleware] = (),
         inline: bool = False,
+        interim: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """An event (case-insensitive), optionally narrowed by its EventKey.
 
@@ -131,21 +138,31 @@ class WeChatRouter:
         if key is not None:
             exact_key = key
             return self._decorator(
-                lambda r: self._put(self._key_exact, (name, exact_key), r), middleware, inline
+                lambda r: self._put(self._key_exact, (name, exact_key), r),
+                middleware,
+                inline,
+                interim,
             )
         if key_prefix is not None:
             if not key_prefix:
                 raise ValueError("key_prefix must not be empty")
             prefix = key_prefix
-            return self._decorator(lambda r: self._add_prefix(name, prefix, r), middleware, inline)
+            return self._decorator(
+                lambda r: self._add_prefix(name, prefix, r), middleware, inline, interim
+            )
         if key_regex is not None:
             pattern = re.compile(key_regex)
             return self._decorator(
-                lambda r: self._regex.append(_RegexRoute(r, pattern, name)), middleware, inline
+                lambda r: self._regex.append(_RegexRoute(r, pattern, name)),
+                middleware,
+                inline,
+                interim,
             )
         if not name:
             raise ValueError("event() needs an event name or a key matcher")
-        return self._decorator(lambda r: self._put(self._events, name, r), middleware, inline)
+        return self._decorator(
+            lambda r: self._put(self._events, name, r), middleware, inline, interim
+        )
 
     def text(
         self,
@@ -155,6 +172,7 @@ class WeChatRouter:
         flags: int = 0,
         middleware: Sequence[Middleware] = (),
         inline: bool = False,
+        interim: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """Text messages: `exact` (trimmed, case-insensitive) or `regex` (`re.search`)."""
         if (exact is None) == (regex is None):
@@ -164,11 +182,14 @@ class WeChatRouter:
             if not text:
                 raise ValueError("exact text must not be blank")
             return self._decorator(
-                lambda r: self._put(self._text_exact, text, r), middleware, inline
+                lambda r: self._put(self._text_exact, text, r), middleware, inline, interim
             )
         pattern = re.compile(regex or "", flags)
         return self._decorator(
-            lambda r: self._regex.append(_RegexRoute(r, pattern, None)), middleware, inline
+            lambda r: self._regex.append(_RegexRoute(r, pattern, None)),
+            middleware,
+            inline,
+            interim,
         )
 
     def default(
@@ -177,6 +198,7 @@ class WeChatRouter:
         *,
         middleware: Sequence[Middleware] = (),
         inline: bool = False,
+        interim: str | None = None,
     ) -> Any:
         """The handler for anything no route matched (usable bare or as `@router.default()`)."""
 
@@ -185,7 +207,7 @@ class WeChatRouter:
                 raise ValueError(f"default handler already set ({self._default.name})")
             self._default = route
 
-        decorate = self._decorator(set_default, middleware, inline)
+        decorate = self._decorator(set_default, middleware, inline, interim)
         return decorate(handler) if handler is not None else decorate
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -253,10 +275,17 @@ class WeChatRouter:
     # -- helpers -------------------------------------------------------------------------------
 
     def _decorator(
-        self, add: Callable[[Route], None], middleware: Sequence[Middleware], inline: bool
+        self,
+        add: Callable[[Route], None],
+        middleware: Sequence[Middleware],
+        inline: bool,
+        interim: str | None,
     ) -> Callable[[Handler], Handler]:
+        if interim is not None and not interim.strip():
+            raise ValueError("interim text must not be blank")
+
         def decorate(handler: Handler) -> Handler:
-            add(Route(_handler_name(handler), handler, tuple(middleware), inline))
+            add(Route(_handler_name(handler), handler, tuple(middleware), inline, interim))
             return handler
 
         return decorate
@@ -282,7 +311,8 @@ class RouteGroup:
         self._middleware = middleware
 
     def message(self, msg_type: str, **kw: Any) -> Callable[[Handler], Handler]:
-        return self._router.message(msg_type, middleware=self._merge(kw))
+        middleware = self._merge(kw)
+        return self._router.message(msg_type, middleware=middleware, **kw)
 
     def event(self, event: str | None = None, **kw: Any) -> Callable[[Handler], Handler]:
         middleware = self._merge(kw)

@@ -30,7 +30,7 @@ from app.webhook.schemas import InboundRecord
 from app.webhook.verify import Credentials, RequestVerifier
 from app.wechat.crypto import MessageCrypto, WeChatCryptoError
 from app.wechat.messages import EventMessage, InboundMessage
-from app.wechat.replies import SUCCESS, Reply
+from app.wechat.replies import SUCCESS, Reply, TextReply
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class WebhookService:
         key = msg.dedupe_key
         if not await self.dedupe.claim(key):
             WEBHOOK_OUTCOMES.labels("duplicate").inc()
-            shared = await self.dedupe.wait_for_reply(key, self._budget_s)
+            shared = await self.dedupe.wait_for_reply(key, self._budget_s + c.RETRY_WAIT_GRACE_S)
             return self._answer(credentials, shared or b"")
         self.recorder.record(record_of(msg, self._clock.now()))
         xml = b""
@@ -154,7 +154,11 @@ class WebhookService:
         late = asyncio.create_task(self._deliver_late(task, msg))
         self._late.add(late)
         late.add_done_callback(self._late.discard)
-        return None
+        # The route's interim text ("正在查询…") now; its real reply follows as a CS message.
+        # It is stored under the dedupe key like any reply, so WeChat's retries get the same
+        # interim text and never the real answer (which would then reach the fan twice).
+        interim = resolution.route.interim
+        return None if interim is None else TextReply(interim)
 
     async def _dispatch(self, resolution: Resolution, msg: InboundMessage) -> Reply | None:
         try:

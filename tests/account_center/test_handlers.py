@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -17,7 +19,11 @@ from app.brokerage.fake import InMemoryBrokerageGateway
 from app.brokerage.gateway import IpoStatus
 from app.core.config import Settings
 from app.core.time import FakeClock
+from app.push import worker as push_worker
 from app.push.models import CsMessage
+from app.push.worker import WorkerContext
+from app.wechat.client import create_wechat_client
+from app.wechat.transport import HttpxTransport
 from tests.accounts.helpers import (
     LI,
     OPENID_A,
@@ -28,6 +34,7 @@ from tests.accounts.helpers import (
     ZHANG_MARGIN,
     bound_fan,
     click,
+    click_xml,
     sandbox_of,
     text_xml,
     webhook,
@@ -200,29 +207,107 @@ class TestPerFanCache:
         assert reply["Title"] == "绑定证券账户"
 
 
+def hold_counter(app: FastAPI) -> asyncio.Event:
+    """Make every sandbox counter call wait until the returned event is set."""
+    release = asyncio.Event()
+
+    async def held(_seconds: float) -> None:
+        await release.wait()
+
+    sandbox = sandbox_of(app)
+    sandbox.config.sleep = held
+    sandbox.latency.fixed_ms = 1  # any latency goes through `sleep`
+    return release
+
+
+async def send_cs_messages(app: FastAPI) -> None:
+    """One pass of the push worker, sending through the app's WeChat client to the simulator."""
+    settings: Settings = app.state.settings
+    # The app's client sends over aiohttp (real sockets); here every call stays in-process.
+    in_process = HttpxTransport(app.state.http, timeout_s=10)
+    wechat = create_wechat_client(
+        settings, app.state.redis, app.state.http, send_transport=in_process, clock=app.state.clock
+    )
+    ctx = WorkerContext(
+        redis=app.state.redis,
+        sessionmaker=app.state.sessionmaker,
+        wechat=wechat,
+        clock=app.state.clock,
+        config=replace(push_worker.config_from_settings(settings), block_ms=None),
+    )
+    await push_worker.run_once(ctx)
+
+
+async def follow(app: FastAPI, openid: str) -> None:
+    """The fan follows the account in the simulator (OAuth alone knows them as a visitor)."""
+    body = {"openid": openid, "subscribed": True}
+    response = await app.state.http.post("/_sim/wechat/_admin/fans", json=body)
+    assert response.status_code == 200, response.text
+
+
+def custom_messages(app: FastAPI, openid: str) -> list[dict[str, Any]]:
+    inbox = app.state.wechat_simulator.inbox.list(openid)
+    return [entry["payload"] for entry in inbox if entry["kind"] == "custom"]
+
+
 class TestSlowCounter:
     @pytest.fixture
     def settings(self) -> Settings:
         return make_settings(webhook_time_budget_s=0.05)
 
-    async def test_overrun_answers_success_then_sends_the_reply_as_cs_message(
+    async def test_overrun_answers_querying_then_the_card_once_as_a_cs_message(
         self, h5_app: FastAPI
     ) -> None:
         async with bound_fan(h5_app, OPENID_A, (ZHANG_CASH, ZHANG.phone)):
-            release = asyncio.Event()
-
-            async def held(_seconds: float) -> None:
-                await release.wait()
-
-            sandbox = sandbox_of(h5_app)
-            sandbox.config.sleep = held
-            sandbox.latency.fixed_ms = 1  # any latency goes through `sleep`
+            await follow(h5_app, OPENID_A)
+            release = hold_counter(h5_app)
             answer = await click(h5_app, OPENID_A, "MENU_POSITIONS")
             release.set()
             await h5_app.state.webhook.drain()
-        assert answer == {}  # `success`: WeChat does not retry, the fan sees nothing yet
+            await send_cs_messages(h5_app)
+        assert answer["MsgType"] == "text"
+        assert answer["Content"] == texts.QUERYING  # the passive reply at the deadline
+        [message] = custom_messages(h5_app, OPENID_A)  # delivered by WeChat (the simulator)
+        assert message["msgtype"] == "news"
+        assert message["news"]["articles"][0]["title"].startswith("我的持仓")
         async with h5_app.state.sessionmaker() as session:
-            [message] = (await session.scalars(select(CsMessage))).all()
-        assert message.openid == OPENID_A
-        assert message.message["msgtype"] == "news"
-        assert message.message["news"]["articles"][0]["title"].startswith("我的持仓")
+            [row] = (await session.scalars(select(CsMessage))).all()
+        assert (row.openid, row.status, row.reason) == (OPENID_A, "sent", "webhook.overrun")
+
+    async def test_wechat_retries_share_the_interim_text_and_query_once(
+        self, h5_app: FastAPI
+    ) -> None:
+        async with bound_fan(h5_app, OPENID_A, (ZHANG_CASH, ZHANG.phone)):
+            await follow(h5_app, OPENID_A)
+            sandbox = sandbox_of(h5_app)
+            before = sandbox.requests["positions"]
+            release = hold_counter(h5_app)
+            clock: FakeClock = h5_app.state.clock
+            xml = click_xml(OPENID_A, "MENU_ORDERS", int(clock.timestamp()) + 1)
+            first = await webhook(h5_app, xml)
+            retry = await webhook(h5_app, xml)  # the handler is still waiting on the counter
+            release.set()
+            await h5_app.state.webhook.drain()
+            late_retry = await webhook(h5_app, xml)  # after the answer went out as CS message
+            await send_cs_messages(h5_app)
+            await send_cs_messages(h5_app)
+        assert [first["Content"], retry["Content"], late_retry["Content"]] == [texts.QUERYING] * 3
+        assert sandbox.requests["orders"] == 1
+        assert sandbox.requests["positions"] == before
+        [message] = custom_messages(h5_app, OPENID_A)
+        assert message["news"]["articles"][0]["title"].startswith("当日委托")
+
+    async def test_a_cached_answer_still_comes_back_directly(self, h5_app: FastAPI) -> None:
+        async with bound_fan(h5_app, OPENID_A, (ZHANG_CASH, ZHANG.phone)):
+            release = hold_counter(h5_app)
+            slow = await click(h5_app, OPENID_A, "MENU_POSITIONS")
+            release.set()
+            await h5_app.state.webhook.drain()  # the late answer filled the fan's cache
+            fast = await click(h5_app, OPENID_A, "MENU_POSITIONS")
+            await h5_app.state.webhook.drain()
+        assert slow["Content"] == texts.QUERYING
+        assert fast["MsgType"] == "news"
+        assert fast["Title"].startswith("我的持仓")
+        assert UPDATED.search(fast["Description"])
+        async with h5_app.state.sessionmaker() as session:
+            assert len((await session.scalars(select(CsMessage))).all()) == 1  # the slow one

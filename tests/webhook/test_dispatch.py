@@ -189,6 +189,33 @@ class TestInline:
         assert inline("a") is False
 
 
+class TestInterim:
+    def test_routes_carry_their_declared_interim_text(self) -> None:
+        async def guard(ctx: WebhookContext, msg: InboundMessage, call_next: Any) -> Any:
+            return await call_next(ctx, msg)
+
+        router = WeChatRouter()
+        router.text("slow", interim="正在查询…")(answer("slow"))
+        router.event("click", key="K", interim="请稍候")(answer("k"))
+        router.group(middleware=[guard]).message("image", interim="处理中")(answer("img"))
+        router.text("plain")(answer("plain"))
+
+        def interim_of(msg: InboundMessage) -> str | None:
+            resolution = router.resolve(msg)
+            assert resolution is not None
+            return resolution.route.interim
+
+        image = ImageMessage(**HEAD, msg_type="image", pic_url="u", media_id="m", msg_id=2)
+        assert interim_of(text("slow")) == "正在查询…"
+        assert interim_of(click("K")) == "请稍候"
+        assert interim_of(image) == "处理中"
+        assert interim_of(text("plain")) is None
+
+    def test_a_blank_interim_text_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="interim text must not be blank"):
+            WeChatRouter().text("x", interim="  ")
+
+
 class TestRegistrationErrors:
     def test_duplicate_exact_routes_are_refused(self, router: WeChatRouter) -> None:
         with pytest.raises(ValueError, match="already registered"):

@@ -144,6 +144,44 @@ class TestTimeBudget:
         entries = await app.state.redis.xrange(CS_STREAM)
         assert len(entries) == 1
 
+    async def test_a_route_with_interim_text_answers_it_and_sends_the_reply_once(
+        self, app: FastAPI, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        gate = Gate("查询结果")
+        app.state.wechat_router.text("slowquery", interim="正在查询，请稍候…")(gate)
+        delivery = deliver(text_xml("slowquery", 777), "safe")
+
+        # The first POST and two concurrent retries while the handler is still running.
+        first = await asyncio.gather(*(post(client, delivery) for _ in range(3)))
+        gate.release.set()
+        await app.state.webhook.drain()
+        # A retry after the reply went out as a CS message reads the stored answer from Redis.
+        late = await post(client, delivery)
+
+        contents = [reply_fields(open_reply(r, "safe"))["Content"] for r in [*first, late]]
+        assert contents == ["正在查询，请稍候…"] * 4
+        assert gate.calls == 1
+        async with AsyncSession(engine) as session:
+            rows = list(await session.scalars(select(CsMessage)))
+        assert [(r.openid, r.message, r.reason) for r in rows] == [
+            (OPENID, {"msgtype": "text", "text": {"content": "查询结果"}}, "webhook.overrun")
+        ]
+        assert len(await app.state.redis.xrange(CS_STREAM)) == 1
+
+    async def test_a_route_with_interim_text_that_finishes_in_time_answers_directly(
+        self, app: FastAPI, client: httpx.AsyncClient, engine: AsyncEngine
+    ) -> None:
+        gate = Gate("直接回复")
+        gate.release.set()
+        app.state.wechat_router.text("fastquery", interim="正在查询，请稍候…")(gate)
+
+        response = await post(client, deliver(text_xml("fastquery", 888)))
+        await app.state.webhook.drain()
+
+        assert reply_fields(response.content)["Content"] == "直接回复"
+        async with AsyncSession(engine) as session:
+            assert list(await session.scalars(select(CsMessage))) == []
+
     async def test_overrun_handler_that_returns_nothing_queues_nothing(
         self, app: FastAPI, client: httpx.AsyncClient, engine: AsyncEngine
     ) -> None:
