@@ -80,6 +80,13 @@ SCHEDULER_INTERVAL_S = 5.0
 SCHEDULER_BATCH = 20
 # WeChat's default daily template-message quota, used when the live figure is unavailable.
 DEFAULT_TEMPLATE_DAILY_QUOTA = 100_000
+# WeChat's template-send quota (getApiQuota) is cached in Redis for every API process: the
+# dashboard must not spend the quota API's own calls on each page load. A failed call is
+# remembered for a shorter time so an outage does not slow every page by the call timeout.
+QUOTA_CACHE_KEY = "ops:wechat_quota:template_send"
+QUOTA_CACHE_S = 60
+QUOTA_FAILURE_CACHE_S = 15
+QUOTA_TIMEOUT_S = 1.5
 DASHBOARD_DAYS = 14
 FAN_SEARCH_LIMIT = 50
 DELIVERY_HISTORY_LIMIT = 50

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service as accounts_service
 from app.alerts import service as alerts_service
-from app.core.config import Settings
 from app.core.redis import Redis
 from app.core.security import mask_openid
 from app.core.time import BEIJING
@@ -22,6 +22,10 @@ from app.ops.constants import (
     DEFAULT_TEMPLATE_DAILY_QUOTA,
     DELIVERY_HISTORY_LIMIT,
     FAN_SEARCH_LIMIT,
+    QUOTA_CACHE_KEY,
+    QUOTA_CACHE_S,
+    QUOTA_FAILURE_CACHE_S,
+    QUOTA_TIMEOUT_S,
 )
 from app.ops.errors import FanNotFoundError, InvalidQueryError
 from app.ops.reporting import FanRow, ReportingRepository
@@ -38,10 +42,11 @@ from app.ops.schemas import (
 )
 from app.ops.service import record_audit
 from app.push.constants import DEAD_LETTER_KEY, STREAMS
+from app.wechat.client import WeChatClient
+from app.wechat.errors import WeChatError
 
 log = logging.getLogger(__name__)
 TEMPLATE_SEND_PATH = "/cgi-bin/message/template/send"
-QUOTA_TIMEOUT_S = 1.5
 OPENID_QUERY = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
 ACCOUNT_TAIL_QUERY = re.compile(r"^\**([0-9]{4})$")
 
@@ -52,17 +57,13 @@ def beijing_day_start(now: datetime, days_back: int = 0) -> datetime:
 
 
 async def quota_status(
-    session: AsyncSession, *, http: httpx.AsyncClient, settings: Settings, now: datetime
+    session: AsyncSession, *, redis: Redis, wechat: WeChatClient, now: datetime
 ) -> QuotaRead:
-    """Today's template quota: the simulator's live counter in dev, else our own count.
-
-    WeChat's quota API needs the access token and costs a call of its own; until the WeChat
-    client exposes it, production shows an estimate from the sends WeChat accepted today.
-    """
-    if settings.simulator_mounted:
-        live = await _simulator_quota(http, settings.effective_wechat_api_base_url)
-        if live is not None:
-            return live
+    """Today's template-send quota: WeChat's own figure (getApiQuota, cached in Redis for
+    QUOTA_CACHE_S), else an estimate from the sends WeChat accepted since Beijing midnight."""
+    live = await _live_quota(redis, wechat, now=now)
+    if live is not None:
+        return live
     used = await ReportingRepository(session).count_sent_since(beijing_day_start(now))
     limit = DEFAULT_TEMPLATE_DAILY_QUOTA
     return QuotaRead(
@@ -70,19 +71,48 @@ async def quota_status(
     )
 
 
-async def _simulator_quota(http: httpx.AsyncClient, base_url: str) -> QuotaRead | None:
+async def _live_quota(redis: Redis, wechat: WeChatClient, *, now: datetime) -> QuotaRead | None:
+    cached = await _cached_quota(redis)
+    if cached is not None:
+        return None if cached.get("unavailable") else QuotaRead.model_validate(cached)
     try:
-        response = await http.get(f"{base_url}/stats", timeout=QUOTA_TIMEOUT_S)
-        quota = response.raise_for_status().json()["quotas"][TEMPLATE_SEND_PATH]
-        return QuotaRead(
-            daily_limit=int(quota["daily_limit"]),
-            used=int(quota["used"]),
-            remaining=int(quota["remain"]),
-            source="wechat",
-        )
-    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-        log.info("ops.dashboard.quota_unavailable", extra={"base_url": base_url})
+        async with asyncio.timeout(QUOTA_TIMEOUT_S):
+            quota = await wechat.get_api_quota(TEMPLATE_SEND_PATH)
+    except (WeChatError, TimeoutError) as exc:
+        log.warning("ops.dashboard.quota_unavailable", extra={"error": str(exc)})
+        await _cache_quota(redis, {"unavailable": True}, ttl_s=QUOTA_FAILURE_CACHE_S)
         return None
+    live = QuotaRead(
+        daily_limit=quota.daily_limit,
+        used=quota.used,
+        remaining=quota.remain,
+        source="wechat",
+        as_of=now,
+    )
+    await _cache_quota(redis, live.model_dump(mode="json"), ttl_s=QUOTA_CACHE_S)
+    return live
+
+
+async def _cached_quota(redis: Redis) -> dict[str, Any] | None:
+    try:
+        raw = await redis.get(QUOTA_CACHE_KEY)
+    except RedisError:
+        log.warning("ops.dashboard.redis_unavailable", exc_info=True)
+        return None
+    if raw is None:
+        return None
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+async def _cache_quota(redis: Redis, value: dict[str, Any], *, ttl_s: int) -> None:
+    try:
+        await redis.set(QUOTA_CACHE_KEY, json.dumps(value), ex=ttl_s)
+    except RedisError:
+        log.warning("ops.dashboard.redis_unavailable", exc_info=True)
 
 
 async def queue_status(session: AsyncSession, redis: Redis, *, now: datetime) -> QueueRead:
@@ -121,8 +151,7 @@ async def build_dashboard(
     session: AsyncSession,
     *,
     redis: Redis,
-    http: httpx.AsyncClient,
-    settings: Settings,
+    wechat: WeChatClient,
     now: datetime,
 ) -> DashboardRead:
     """Everything the dashboard page draws, in one response."""
@@ -136,7 +165,7 @@ async def build_dashboard(
         failure_codes=[
             CountRow(label="none" if code is None else str(code), count=n) for code, n in failures
         ],
-        quota=await quota_status(session, http=http, settings=settings, now=now),
+        quota=await quota_status(session, redis=redis, wechat=wechat, now=now),
         queue=await queue_status(session, redis, now=now),
         follows=await follows_per_day(session, now=now),
         subscribed_fans=await reports.count_subscribed_fans(),

@@ -267,7 +267,12 @@ async def create_push(
 
 @router.get("/pushes/{draft_id}")
 async def get_push(
-    request: Request, draft_id: Id, _: ViewerDep, session: SessionDep, settings: SettingsDep
+    request: Request,
+    draft_id: Id,
+    _: ViewerDep,
+    session: SessionDep,
+    redis: RedisDep,
+    settings: SettingsDep,
 ) -> DraftDetail:
     """The draft, its preview while unsent (card, recipients now, quota), progress once sent."""
     draft = await pushes.get_draft(session, draft_id)
@@ -278,7 +283,7 @@ async def get_push(
         DraftStatus.SCHEDULED,
     ):
         quota = await dashboard.quota_status(
-            session, http=request.app.state.http, settings=settings, now=now
+            session, redis=redis, wechat=request.app.state.wechat, now=now
         )
         preview = await pushes.preview_draft(
             session, draft, now=now, config=fan_out_config(settings), quota=quota
@@ -381,10 +386,10 @@ async def redrive_dead_letters(
 
 @router.get("/dashboard")
 async def get_dashboard(
-    request: Request, _: ViewerDep, session: SessionDep, redis: RedisDep, settings: SettingsDep
+    request: Request, _: ViewerDep, session: SessionDep, redis: RedisDep
 ) -> DashboardRead:
     return await dashboard.build_dashboard(
-        session, redis=redis, http=request.app.state.http, settings=settings, now=_now(request)
+        session, redis=redis, wechat=request.app.state.wechat, now=_now(request)
     )
 
 

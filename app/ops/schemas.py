@@ -221,7 +221,8 @@ class QuotaRead(BaseModel):
     daily_limit: int
     used: int
     remaining: int
-    source: str  # "wechat" (live figure) or "estimate" (our own sends today)
+    source: str  # "wechat" (getApiQuota) or "estimate" (our own sends today)
+    as_of: datetime | None = None  # when WeChat reported the figure (cached up to 60 s)
 
 
 class QueueRead(BaseModel):

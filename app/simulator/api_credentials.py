@@ -12,6 +12,12 @@ from app.simulator.state import WeChatSimulator
 TOKEN_PATH = "/cgi-bin/token"  # noqa: S105 - a URL path, not a secret
 
 
+def _cgi_path(value: object) -> str:
+    if not isinstance(value, str) or not value.startswith("/"):
+        raise WeChatFault(76003)  # missing, a full URL, or a path without its leading "/"
+    return value
+
+
 def credentials_router(sim: WeChatSimulator) -> APIRouter:
     router = APIRouter()
 
@@ -58,7 +64,8 @@ def credentials_router(sim: WeChatSimulator) -> APIRouter:
     async def get_quota(request: Request) -> Response:
         require_token(sim, request)
         body = await read_json(request)
-        quota = sim.quotas.get(str(body.get("cgi_path", "")))
+        # The live counters: every quota'd handler consumes from the same Quotas object.
+        quota = sim.quotas.get(_cgi_path(body.get("cgi_path")))
         return ok(
             quota={"daily_limit": quota.daily_limit, "used": quota.used, "remain": quota.remain}
         )

@@ -61,6 +61,7 @@ ERRMSG: dict[int, str] = {
     65303: "there is no selfmenu, please create selfmenu first",
     65304: "match rule empty",
     65320: "match rule uses private information",
+    76003: "invalid cgi_path",
     76021: "cgi_path not found, please check",
 }
 

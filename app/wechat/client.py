@@ -46,12 +46,22 @@ BATCH_USER_INFO_MAX = 100  # FACTS §5.5
 TAG_MEMBERS_MAX = 50
 QR_SCENE_STR_MAX = 64
 QR_TEMP_MAX_EXPIRE_S = 2_592_000  # 30 days
+QUOTA_PATH = "/cgi-bin/openapi/quota/get"
 
 WECHAT_API_CALLS = Counter(
     "wxbroker_wechat_api_calls_total", "WeChat API calls by path and outcome", ["path", "outcome"]
 )
 
 JsonDict = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiQuota:
+    """One API's daily call quota as WeChat counts it (getApiQuota)."""
+
+    daily_limit: int
+    used: int
+    remain: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +222,29 @@ class WeChatClient:
         path = "/cgi-bin/template/get_all_private_template"
         result = await self._call("GET", path)
         return list(result.get("template_list", []))
+
+    # -- API management ------------------------------------------------------------------
+
+    async def get_api_quota(self, cgi_path: str) -> ApiQuota:
+        """Today's quota of one API (`cgi_path` like "/cgi-bin/message/template/send").
+
+        Read-only; 76021 (unknown path) is permanent, 76022 (token of another account) is
+        configuration.
+        https://developers.weixin.qq.com/doc/service/en/api/apimanage/api_getapiquota.html
+        """
+        if not cgi_path.startswith("/") or "://" in cgi_path or len(cgi_path) > 256:
+            # WeChat answers 76003 to a full URL or a path without its leading "/".
+            raise InvalidRequestError("cgi_path must be a path such as /cgi-bin/token")
+        result = await self._call("POST", QUOTA_PATH, body={"cgi_path": cgi_path})
+        quota = _field(result, "quota", QUOTA_PATH)
+        try:
+            return ApiQuota(
+                daily_limit=int(quota["daily_limit"]),
+                used=int(quota["used"]),
+                remain=int(quota["remain"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise WeChatTransportError(QUOTA_PATH, "quota lacks daily_limit/used/remain") from exc
 
     # -- customer-service messages -------------------------------------------------------
 

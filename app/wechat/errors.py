@@ -65,6 +65,8 @@ ERROR_TABLE: dict[int, ErrorKind] = {
     63002: ErrorKind.PERMANENT,  # invalid JS-SDK signature
     46003: ErrorKind.PERMANENT,  # no menu exists
     65320: ErrorKind.PERMANENT,  # conditional-menu rule on private attributes
+    76003: ErrorKind.PERMANENT,  # getApiQuota: cgi_path is a URL or lacks its leading "/"
+    76021: ErrorKind.PERMANENT,  # getApiQuota: no such cgi_path
     # configuration: an operator has to fix something, retrying cannot help
     40002: ErrorKind.CONFIGURATION,  # invalid grant_type
     40013: ErrorKind.CONFIGURATION,  # invalid appid
@@ -77,6 +79,7 @@ ERROR_TABLE: dict[int, ErrorKind] = {
     48001: ErrorKind.CONFIGURATION,  # API not authorised for this account
     48004: ErrorKind.CONFIGURATION,  # API banned
     48006: ErrorKind.CONFIGURATION,  # clear_quota used up
+    76022: ErrorKind.CONFIGURATION,  # getApiQuota: the token belongs to another account
 }
 
 # How often a caller may retry each kind before giving up (dead-letter).

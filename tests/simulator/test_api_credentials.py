@@ -177,13 +177,18 @@ class TestTicketAndQuota:
         body = await call(wechat_sim_client, "/cgi-bin/openapi/quota/get", token, json=path)
         assert body["quota"]["used"] == 0
 
-    async def test_quota_get_unknown_path(
+    async def test_quota_get_unknown_or_malformed_path(
         self, wechat_sim_client: httpx.AsyncClient, token: str
     ) -> None:
         body = await call(
             wechat_sim_client, "/cgi-bin/openapi/quota/get", token, json={"cgi_path": "/x"}
         )
         assert body["errcode"] == 76021
+        for malformed in ({"cgi_path": "cgi-bin/token"}, {"cgi_path": 7}, {}):
+            body = await call(
+                wechat_sim_client, "/cgi-bin/openapi/quota/get", token, json=malformed
+            )
+            assert body["errcode"] == 76003
 
     async def test_clear_quota_limits(
         self, wechat_sim_client: httpx.AsyncClient, token: str

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 
 from app.core.redis import Redis, create_redis
 from app.core.time import FakeClock
-from app.wechat.client import WeChatClient, WeChatClientConfig, news_message
+from app.wechat.client import ApiQuota, WeChatClient, WeChatClientConfig, news_message
 from app.wechat.errors import (
     ErrorKind,
     InvalidRequestError,
@@ -241,6 +241,40 @@ class TestTemplateMessages:
         with pytest.raises(WeChatApiError) as caught:
             await send_price_alert(wechat)
         assert (caught.value.errcode, caught.value.kind) == (45011, ErrorKind.RATE)
+
+
+class TestApiQuota:
+    async def test_reports_the_simulators_live_counter(
+        self, wechat: WeChatClient, wechat_sim_admin: httpx.AsyncClient
+    ) -> None:
+        await add_fan(wechat_sim_admin)
+        quota = {"api": "template_send", "daily_limit": 500, "used": 40}
+        (await wechat_sim_admin.post("/_admin/quota", json=quota)).raise_for_status()
+        await send_price_alert(wechat)
+        assert await wechat.get_api_quota(SEND_PATH) == ApiQuota(
+            daily_limit=500, used=41, remain=459
+        )
+
+    async def test_unknown_path_is_permanent(self, wechat: WeChatClient) -> None:
+        with pytest.raises(WeChatApiError) as caught:
+            await wechat.get_api_quota("/cgi-bin/no/such/api")
+        assert (caught.value.errcode, caught.value.kind) == (76021, ErrorKind.PERMANENT)
+
+    async def test_a_url_instead_of_a_path_is_refused_before_sending(
+        self, wechat: WeChatClient, wechat_sim_admin: httpx.AsyncClient
+    ) -> None:
+        for bad in ("https://api.weixin.qq.com/cgi-bin/token", "cgi-bin/token"):
+            with pytest.raises(InvalidRequestError):
+                await wechat.get_api_quota(bad)
+        assert "/cgi-bin/openapi/quota/get" not in (await stats(wechat_sim_admin))["calls"]
+
+    async def test_platform_failure_is_retryable(
+        self, wechat: WeChatClient, wechat_sim_admin: httpx.AsyncClient
+    ) -> None:
+        await add_fault(wechat_sim_admin, path="/cgi-bin/openapi/quota/get", errcode=-1)
+        with pytest.raises(WeChatApiError) as caught:
+            await wechat.get_api_quota(SEND_PATH)
+        assert caught.value.kind is ErrorKind.RETRYABLE
 
 
 class TestTransportAndRetryableErrors:

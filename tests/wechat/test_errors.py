@@ -39,6 +39,9 @@ class TestClassify:
             (48001, ErrorKind.CONFIGURATION),
             (40013, ErrorKind.CONFIGURATION),
             (40125, ErrorKind.CONFIGURATION),
+            (76003, ErrorKind.PERMANENT),
+            (76021, ErrorKind.PERMANENT),
+            (76022, ErrorKind.CONFIGURATION),
         ],
     )
     def test_known_codes_map_to_their_kind(self, errcode: int, kind: ErrorKind) -> None:
