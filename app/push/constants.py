@@ -86,6 +86,7 @@ class PushConfig:
     ids_per_entry: int = 50  # one stream entry carries this many ids (fewer XADDs)
     worker_entries: int = 10  # entries read per batch: up to worker_entries * ids_per_entry ids
     concurrency: int = 200  # sends in flight per worker
+    batches_in_flight: int = 2  # read/claim/record one batch while another one sends
     send_timeout_s: float = 10.0  # per send, on top of the HTTP client's own timeouts
     send_lease_s: float = 60.0  # a `sending` row older than this is taken over / re-queued
     queue_lease_s: float = 900.0  # a `queued` row older than this is assumed lost in Redis

@@ -5,6 +5,10 @@ sending with a lease), sent with bounded concurrency and no transaction open, re
 transaction fenced by the lease, and acked only after that commit. A crash anywhere leaves the
 entries pending in the group (XAUTOCLAIM) and the rows leased (reconciler); a repeat send is
 dropped by WeChat because `client_msg_id` = delivery id.
+
+The loop keeps `batches_in_flight` batches going at once, sharing one pool of send slots: the
+next batch is read and claimed while the current one's last sends are out, and one batch is
+recorded while the next one sends, so the slots never sit idle behind a batch boundary.
 """
 
 from __future__ import annotations
@@ -87,10 +91,23 @@ class WorkerContext:
     rng: random.Random = field(default_factory=random.Random)
     sleep: Sleep = asyncio.sleep
     next_autoclaim_at: float = 0.0
+    # Shared by every batch in flight: `concurrency` bounds the sends of the whole worker.
+    send_slots: asyncio.Semaphore | None = None
+    # A 45009 seen by one batch stops the others in flight before they send (until the reset).
+    quota_gone_until: dict[Kind, datetime] = field(default_factory=dict)
 
     @property
     def block_ms(self) -> int | None:
         return self.config.block_ms
+
+    def slots(self) -> asyncio.Semaphore:
+        if self.send_slots is None:
+            self.send_slots = asyncio.Semaphore(self.config.concurrency)
+        return self.send_slots
+
+    def quota_gone(self, kind: Kind) -> bool:
+        until = self.quota_gone_until.get(kind)
+        return until is not None and self.clock.now() < until
 
 
 @dataclass
@@ -104,6 +121,13 @@ class BatchResult:
 
 async def run_once(ctx: WorkerContext) -> int:
     """Handle one batch and return how many entries it held. Tests call this directly."""
+    entries = await read_entries(ctx)
+    await handle_batch(ctx, entries)
+    return len(entries)
+
+
+async def read_entries(ctx: WorkerContext) -> list[StreamEntry]:
+    """The next batch: a dead consumer's entries (XAUTOCLAIM, now and then), else new ones."""
     entries: list[StreamEntry] = []
     if ctx.clock.timestamp() >= ctx.next_autoclaim_at:
         ctx.next_autoclaim_at = ctx.clock.timestamp() + ctx.config.autoclaim_interval_s
@@ -118,9 +142,12 @@ async def run_once(ctx: WorkerContext) -> int:
             ctx.redis, ctx.consumer, max_entries=ctx.config.worker_entries, block_ms=ctx.block_ms
         )
     await heartbeat(ctx)
+    return entries
+
+
+async def handle_batch(ctx: WorkerContext, entries: Sequence[StreamEntry]) -> None:
     for kind in _kinds_in_order(entries):
         await handle_entries(ctx, kind, [e for e in entries if e.kind is kind])
-    return len(entries)
 
 
 def _kinds_in_order(entries: Sequence[StreamEntry]) -> list[Kind]:
@@ -164,23 +191,22 @@ async def send_all(
     ctx: WorkerContext, kind: Kind, items: Sequence[Claimed]
 ) -> list[tuple[Claimed, Outcome]]:
     """Send with bounded concurrency under the shared rate limit; stop early on 45009."""
-    semaphore = asyncio.Semaphore(ctx.config.concurrency)
-    quota_gone = asyncio.Event()
+    semaphore = ctx.slots()
     results: dict[int, Outcome] = {}
 
     async def send_one(item: Claimed) -> None:
         async with semaphore:
-            if quota_gone.is_set():
+            if ctx.quota_gone(kind):
                 results[item.id] = Outcome(OutcomeKind.PAUSE)
                 return
             outcome = await _send_guarded(ctx, kind, item)
             if outcome.kind is OutcomeKind.PAUSE:
-                quota_gone.set()
+                ctx.quota_gone_until[kind] = next_beijing_midnight(ctx.clock.now())
             results[item.id] = outcome
 
     tasks: list[asyncio.Task[None]] = []
     waiting = list(items)
-    while waiting and not quota_gone.is_set():
+    while waiting and not ctx.quota_gone(kind):
         granted = await _take_tokens(ctx, kind, len(waiting))
         started, waiting = waiting[:granted], waiting[granted:]
         tasks += [asyncio.create_task(send_one(item)) for item in started]
@@ -346,15 +372,49 @@ async def heartbeat(ctx: WorkerContext) -> None:
 
 
 async def run_worker(ctx: WorkerContext, stop: asyncio.Event) -> None:
-    """The worker loop: on stop, finish the batch in hand and start no other."""
+    """The worker loop: on stop, finish the batches in hand and start no other.
+
+    Up to `batches_in_flight` batches run at once (one pool of send slots). A batch that
+    fails stops the reading; the others in hand finish, then the error reaches the supervisor
+    (which restarts the loop): the failed batch's entries stay pending for XAUTOCLAIM.
+    """
     await stream.ensure_groups(ctx.redis)
     log.info("push.worker.started", extra={"consumer": ctx.consumer})
-    while not stop.is_set():
-        handled = await run_once(ctx)
-        if not handled and not ctx.block_ms:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 0.2)
+    in_flight: set[asyncio.Task[None]] = set()
+    try:
+        while not stop.is_set():
+            if len(in_flight) >= max(1, ctx.config.batches_in_flight):
+                await settle_batches(in_flight, asyncio.FIRST_COMPLETED)
+                continue
+            entries = await read_entries(ctx)
+            if entries:
+                in_flight.add(asyncio.create_task(handle_batch(ctx, entries)))
+            elif in_flight:
+                await settle_batches(in_flight, asyncio.FIRST_COMPLETED)
+            elif not ctx.block_ms:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.2)
+    except asyncio.CancelledError:
+        for task in in_flight:  # cancelled past the grace period: entries stay pending
+            task.cancel()
+        raise
+    finally:
+        await settle_batches(in_flight, asyncio.ALL_COMPLETED)
     log.info("push.worker.stopped", extra={"consumer": ctx.consumer})
+
+
+async def settle_batches(in_flight: set[asyncio.Task[None]], when: str) -> None:
+    """Wait for some (or all) batches in flight; re-raise the first failure once all are done."""
+    if not in_flight:
+        return
+    done, _ = await asyncio.wait(in_flight, return_when=when)
+    in_flight.difference_update(done)
+    failures = [e for t in done if not t.cancelled() and (e := t.exception()) is not None]
+    if failures:
+        if in_flight:
+            await asyncio.wait(in_flight)
+            in_flight.clear()
+        raise failures[0]
 
 
 def start_loops(

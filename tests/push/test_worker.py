@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.core.time import BEIJING, next_beijing_midnight
 from app.push import service, stream
 from app.push.constants import DEAD_LETTER_KEY, GROUP, PAUSE_KEYS, STREAMS, Kind
 from app.push.models import CsMessage, Delivery, DeliveryEvent
-from app.push.worker import WorkerContext, claim, run_once, send_all
+from app.push.worker import WorkerContext, claim, run_once, run_worker, send_all, settle_batches
 from app.wechat.errors import WeChatTransportError
-from tests.push.conftest import add_alert, api_error, make_ctx, relay
+from tests.push.conftest import FakeWeChat, add_alert, api_error, make_ctx, relay
 
 
 async def rows(ctx: WorkerContext) -> dict[int, Delivery]:
@@ -275,3 +278,84 @@ class TestConfigFromSettings:
         real = config_from_settings(make_settings())
         assert real.block_ms == PushConfig().block_ms
         assert real.block_ms
+
+
+@dataclass
+class HeldWeChat(FakeWeChat):
+    """Sends wait for a ticket from the test; counts how many are inside at once."""
+
+    tickets: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(0))
+    changed: asyncio.Condition = field(default_factory=asyncio.Condition)
+    inside: int = 0
+    most: int = 0
+
+    async def send_template(self, **kwargs: Any) -> int:
+        await self._moved(+1)
+        try:
+            await self.tickets.acquire()
+            return await super().send_template(**kwargs)
+        finally:
+            await self._moved(-1)
+
+    async def _moved(self, step: int) -> None:
+        async with self.changed:
+            self.inside += step
+            self.most = max(self.most, self.inside)
+            self.changed.notify_all()
+
+    async def until(self, predicate: Any) -> None:
+        async with self.changed:
+            await asyncio.wait_for(self.changed.wait_for(predicate), 30)  # a safety net
+
+
+class TestPipeline:
+    async def test_next_batch_is_claimed_while_the_first_sends_and_slots_are_shared(
+        self, sessionmaker, push_redis, clock, push_config
+    ):
+        held = HeldWeChat()
+        config = replace(
+            push_config, ids_per_entry=3, worker_entries=1, concurrency=4, batches_in_flight=2
+        )
+        ctx = make_ctx(sessionmaker, push_redis, held, clock, config)
+        _, ids = await add_alert(sessionmaker, [f"fan{i}" for i in range(12)])
+        await relay(ctx)
+        stop = asyncio.Event()
+        worker = asyncio.create_task(run_worker(ctx, stop))
+
+        # Three sends of the first batch and one of the second are out at the same time…
+        await held.until(lambda: held.inside == 4)
+        assert [d.status for d in (await rows(ctx)).values()].count("sending") == 6
+        held.tickets.release()  # …and the second batch's others wait for a free slot
+        await held.until(lambda: held.calls == 1 and held.inside == 4)
+        for _ in range(11):
+            held.tickets.release()
+        await held.until(lambda: held.calls == 12 and held.inside == 0)
+        stop.set()
+        await asyncio.wait_for(worker, 30)
+
+        assert held.most == 4  # `concurrency` bounds the worker, not each batch
+        assert {d.status for d in (await rows(ctx)).values()} == {"sent"}
+        assert sorted(int(m["client_msg_id"]) for m in held.sent) == sorted(ids)
+        assert await unacked(ctx, "transactional") == 0
+
+    async def test_a_failed_batch_surfaces_once_the_others_in_hand_finish(self):
+        release = asyncio.Event()
+        finished: list[str] = []
+
+        async def fails() -> None:
+            raise RuntimeError("database went away")
+
+        async def slow() -> None:
+            await release.wait()
+            finished.append("slow")
+
+        in_flight = {asyncio.create_task(fails()), asyncio.create_task(slow())}
+        settling = asyncio.create_task(settle_batches(in_flight, asyncio.FIRST_COMPLETED))
+        for _ in range(5):  # loop turns, not time: the failure is in, the slow one is not
+            await asyncio.sleep(0)
+        assert not settling.done()
+        release.set()
+        with pytest.raises(RuntimeError, match="database went away"):
+            await settling
+        assert finished == ["slow"]
+        assert in_flight == set()
