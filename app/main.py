@@ -136,6 +136,7 @@ def include_features(app: FastLaneApp, settings: Settings) -> None:
     app.include_router(campaigns_router.ops, dependencies=[staff])  # /api/v1/ops/campaigns
     app.include_router(campaigns_router.ingest)  # signed POST /api/v1/conversions
     app.include_router(campaigns_router.public)  # tracked links: /t/{code}
+    app.include_router(campaigns_router.h5)  # fans' campaign pages: /h5/campaigns/{code}
 
 
 def start_api_loops(app: FastAPI, supervisor: Supervisor) -> None:

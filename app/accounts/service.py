@@ -52,7 +52,8 @@ from app.wechat.replies import Article, NewsReply
 log = logging.getLogger(__name__)
 
 OPENID_RE = re.compile(r"^[A-Za-z0-9_-]{6,64}$")
-RETURN_PATH_RE = re.compile(r"^/h5/[A-Za-z0-9/_-]{0,120}(\?[A-Za-z0-9=&_-]{0,200})?$")
+# Dots for campaign codes (`/h5/campaigns/spring.2026`); no `..` segment, no `//`.
+RETURN_PATH_RE = re.compile(r"^/h5/[A-Za-z0-9/_.-]{0,120}(\?[A-Za-z0-9=&_-]{0,200})?$")
 STATE_PURPOSE = "oauth_state"
 SESSION_PURPOSE = "session"
 PHONE_FACT_TTL_S = 24 * 3600
@@ -63,7 +64,7 @@ PHONE_FACT_TTL_S = 24 * 3600
 
 def safe_return_path(path: str | None) -> str:
     """Only our own H5 pages are valid targets after OAuth (no open redirect)."""
-    if path and RETURN_PATH_RE.fullmatch(path) and "//" not in path:
+    if path and RETURN_PATH_RE.fullmatch(path) and "//" not in path and ".." not in path:
         return path
     return c.BIND_PAGE_PATH
 

@@ -78,21 +78,34 @@ async def _bump(redis: Redis, key: str, ttl_s: int) -> int:
     return int(count)
 
 
+def _person_key(campaign: Campaign, person_id: int, now: datetime) -> str:
+    return f"lot:{{{campaign.id}}}:vel:p:{person_id}:{now.astimezone(BEIJING):%Y%m%d}"
+
+
 async def check_velocity(
     redis: Redis, campaign: Campaign, *, person_id: int, scene: str | None, now: datetime
-) -> str | None:
-    """Count this draw attempt; a reason when the person or their QR scene drew too often."""
-    local = now.astimezone(BEIJING)
-    tag = f"lot:{{{campaign.id}}}:vel"
-    person_key = f"{tag}:p:{person_id}:{local:%Y%m%d}"
+) -> tuple[c.Refusal, str] | None:
+    """Count this draw attempt; why (and the recorded reason) when the person or their QR
+    scene drew too often."""
+    person_key = _person_key(campaign, person_id, now)
     if await _bump(redis, person_key, 86_400 * 2) > campaign.person_draws_per_day:
-        return f"velocity: more than {campaign.person_draws_per_day} draws per person per day"
+        limit = campaign.person_draws_per_day
+        return c.Refusal.PERSON_LIMIT, f"velocity: more than {limit} draws per person per day"
     if scene:
-        scene_key = f"{tag}:s:{scene}:{local:%Y%m%d%H}"
+        scene_key = f"lot:{{{campaign.id}}}:vel:s:{scene}:{now.astimezone(BEIJING):%Y%m%d%H}"
         if await _bump(redis, scene_key, 7200) > campaign.scene_draws_per_hour:
             limit = campaign.scene_draws_per_hour
-            return f"velocity: more than {limit} draws per hour from scene {scene}"
+            return (
+                c.Refusal.SCENE_LIMIT,
+                f"velocity: more than {limit} draws per hour from scene {scene}",
+            )
     return None
+
+
+async def draws_today(redis: Redis, campaign: Campaign, *, person_id: int, now: datetime) -> int:
+    """Draw attempts the person made this Beijing day (read only: for the fan's page)."""
+    raw = await redis.get(_person_key(campaign, person_id, now))
+    return int(raw) if raw is not None else 0
 
 
 # -- risk score ----------------------------------------------------------------------------

@@ -133,6 +133,58 @@ class DrawDecisionKind(StrEnum):
     REVIEW_VOIDED = "review_voided"
 
 
+class Refusal(StrEnum):
+    """Why a draw was refused, for the fan's page (the recorded reason says more)."""
+
+    NOT_STARTED = "not_started"
+    ENDED = "ended"
+    CLOSED = "closed"  # switched off by ops
+    BLACKLISTED = "blacklisted"
+    NOT_BOUND = "not_bound"
+    NO_ACCOUNT_IN_WINDOW = "no_account_in_window"
+    NO_FIRST_TRADE = "no_first_trade"
+    PERSON_LIMIT = "person_limit"  # draws per person per Beijing day
+    SCENE_LIMIT = "scene_limit"  # draws per QR scene per hour
+    RISK = "risk"
+    UNAVAILABLE = "unavailable"  # Redis could not be loaded in time
+
+
+class DrawOutcome(StrEnum):
+    """What the fan's page shows after a tap on 抽奖."""
+
+    WON = "won"
+    REVIEW = "review"  # won, held for an operator's review
+    LOST = "lost"
+    SOLD_OUT = "sold_out"
+    ALREADY_WON = "already_won"
+    NOT_ELIGIBLE = "not_eligible"
+    NOT_OPEN = "not_open"  # not started, ended or closed
+    RATE_LIMITED = "rate_limited"
+    BLOCKED = "blocked"  # blacklist or risk score: told neutrally
+    BUSY = "busy"  # the same fan's previous tap is still drawing
+    UNAVAILABLE = "unavailable"
+
+
+REFUSAL_OUTCOMES = {
+    Refusal.NOT_STARTED: DrawOutcome.NOT_OPEN,
+    Refusal.ENDED: DrawOutcome.NOT_OPEN,
+    Refusal.CLOSED: DrawOutcome.NOT_OPEN,
+    Refusal.BLACKLISTED: DrawOutcome.BLOCKED,
+    Refusal.RISK: DrawOutcome.BLOCKED,
+    Refusal.NOT_BOUND: DrawOutcome.NOT_ELIGIBLE,
+    Refusal.NO_ACCOUNT_IN_WINDOW: DrawOutcome.NOT_ELIGIBLE,
+    Refusal.NO_FIRST_TRADE: DrawOutcome.NOT_ELIGIBLE,
+    Refusal.PERSON_LIMIT: DrawOutcome.RATE_LIMITED,
+    Refusal.SCENE_LIMIT: DrawOutcome.RATE_LIMITED,
+    Refusal.UNAVAILABLE: DrawOutcome.UNAVAILABLE,
+}
+# One tap at a time per fan and campaign (double clicks, two tabs): the lock's lifetime
+# bounds a draw that died holding it.
+H5_PREFIX = "/h5/campaigns"
+DRAW_LOCK_MS = 15_000
+DEMO_CAMPAIGN_CODE = "demo"
+
+
 class AwardStatus(StrEnum):
     REVIEW = "review"  # risky winner: an operator decides
     DEFERRED = "deferred"  # waiting for the qualifying action / hold period

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.campaigns import texts
 from app.core.errors import (
     Conflict,
     Forbidden,
@@ -100,3 +101,23 @@ class AwardStateError(Conflict):
 
 class BlacklistedError(Forbidden):
     code = "campaigns.blacklisted"
+
+
+class CampaignPageNotFoundError(NotFound):
+    """The fan's page or draw for a campaign that does not exist (Chinese `detail`)."""
+
+    code = "campaigns.campaign_not_found"
+
+    def __init__(self) -> None:
+        super().__init__("no such campaign")
+        self.detail = texts.NOT_FOUND
+
+
+class DrawUnavailableError(Unavailable):
+    """Redis failed during a fan's draw: a polite 503, never a 500."""
+
+    code = "campaigns.draw_unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("the lottery store is unavailable")
+        self.detail = texts.UNAVAILABLE

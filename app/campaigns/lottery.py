@@ -198,17 +198,30 @@ async def load_inventory(
 
 
 @dataclass(frozen=True, slots=True)
+class Refused:
+    """A draw stopped before the pick: the recorded `reason` and, for the fan's page, why
+    (`refusal`; None when the draw simply lost on the win probability)."""
+
+    decision: c.DrawDecisionKind
+    reason: str
+    refusal: c.Refusal | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class DrawResult:
     decision: c.DrawDecisionKind
     reason: str
     prize: str | None = None
     award_id: int | None = None
     status: str | None = None
+    refusal: c.Refusal | None = None
 
     @property
     def message(self) -> str:
         if self.decision == D.WON and self.status == c.AwardStatus.REVIEW:
             return texts.REVIEW_MESSAGE.format(prize=self.prize)
+        if self.refusal is not None:
+            return texts.REFUSAL_MESSAGES[self.refusal.value]
         return texts.DRAW_MESSAGES[self.decision.value].format(prize=self.prize)
 
 
@@ -235,12 +248,14 @@ class Lottery:
                 await _decide(session, campaign, openid, D.SOLD_OUT, reason, 0, now)
                 return DrawResult(D.SOLD_OUT, reason)
             identity = await resolve_identity(session, openid, now=now)
-            refusal, risk = await _screen(session, self.redis, campaign, identity, now)
-            if refusal is None and Decimal(str(self.rng.random())) >= campaign.win_probability:
-                refusal = (D.LOST, "not drawn (win probability)")
-            if refusal is not None:
-                await _decide(session, campaign, openid, refusal[0], refusal[1], risk.score, now)
-                return DrawResult(refusal[0], refusal[1])
+            refused, risk = await _screen(session, self.redis, campaign, identity, now)
+            if refused is None and Decimal(str(self.rng.random())) >= campaign.win_probability:
+                refused = Refused(D.LOST, "not drawn (win probability)")
+            if refused is not None:
+                await _decide(
+                    session, campaign, openid, refused.decision, refused.reason, risk.score, now
+                )
+                return DrawResult(refused.decision, refused.reason, refusal=refused.refusal)
         picked = await self._pick(campaign, prizes, identity, now)
         if isinstance(picked, DrawResult):
             async with unit_of_work(self.sessionmaker) as session:
@@ -265,7 +280,9 @@ class Lottery:
             if not loaded:
                 await asyncio.sleep(0.05)
         else:
-            return DrawResult(D.REFUSED, "inventory unavailable (Redis not loaded)")
+            return DrawResult(
+                D.REFUSED, "inventory unavailable (Redis not loaded)", refusal=c.Refusal.UNAVAILABLE
+            )
         if outcome == "already":
             return DrawResult(
                 D.ALREADY_WON, f"already won in this campaign ({detail.split(':')[0]})"
@@ -336,45 +353,74 @@ async def _run(redis: Redis, script: str, keys: list[str], args: list[str]) -> t
     return _text(values[0]), _text(values[1])
 
 
+def window_refusal(campaign: Campaign, now: datetime) -> Refused | None:
+    """Closed by ops, not started yet or over."""
+    if not campaign.is_active:
+        return Refused(D.REFUSED, "campaign closed", c.Refusal.CLOSED)
+    if now < campaign.starts_at:
+        return Refused(D.REFUSED, "outside the campaign window", c.Refusal.NOT_STARTED)
+    if now >= campaign.ends_at:
+        return Refused(D.REFUSED, "outside the campaign window", c.Refusal.ENDED)
+    return None
+
+
 async def _screen(
     session: AsyncSession, redis: Redis, campaign: Campaign, identity: Identity, now: datetime
-) -> tuple[tuple[c.DrawDecisionKind, str] | None, abuse.Risk]:
+) -> tuple[Refused | None, abuse.Risk]:
     """Window, blacklist, eligibility, velocity and risk: the first refusal, and the risk."""
     risk = abuse.Risk()
-    if not campaign.is_active or not campaign.starts_at <= now < campaign.ends_at:
-        return (D.REFUSED, "outside the campaign window"), risk
-    listed = await abuse.blacklisted(session, identity.identifiers, identity.scene)
-    if listed is not None:
-        return (D.REFUSED, f"blacklisted {listed.kind}: {listed.reason}"[:160]), risk
-    unmet = await _unmet_rule(session, campaign, identity)
-    if unmet is not None:
-        return (D.REFUSED, f"not eligible: {unmet}"), risk
+    refused = await screen_without_counting(session, campaign, identity, now)
+    if refused is not None:
+        return refused, risk
     too_fast = await abuse.check_velocity(
         redis, campaign, person_id=identity.person_id, scene=identity.scene, now=now
     )
     if too_fast is not None:
-        return (D.REFUSED, too_fast), risk
+        return Refused(D.REFUSED, too_fast[1], too_fast[0]), risk
     signal = await FanSignalRepository(session).get(identity.openid)
     risk = await abuse.assess_risk(session, signal=signal, person_id=identity.person_id, now=now)
     if risk.score >= c.RISK_REFUSE_SCORE:
-        return (D.REFUSED, f"risk {risk.score}: {risk.reason}"[:160]), risk
+        return Refused(D.REFUSED, f"risk {risk.score}: {risk.reason}"[:160], c.Refusal.RISK), risk
     return None, risk
 
 
-async def _unmet_rule(session: AsyncSession, campaign: Campaign, identity: Identity) -> str | None:
+async def screen_without_counting(
+    session: AsyncSession, campaign: Campaign, identity: Identity, now: datetime
+) -> Refused | None:
+    """The checks that change nothing (window, blacklist, eligibility): the draw runs them
+    first, the fan's page shows their answer before any tap."""
+    refused = window_refusal(campaign, now)
+    if refused is not None:
+        return refused
+    listed = await abuse.blacklisted(session, identity.identifiers, identity.scene)
+    if listed is not None:
+        reason = f"blacklisted {listed.kind}: {listed.reason}"[:160]
+        return Refused(D.REFUSED, reason, c.Refusal.BLACKLISTED)
+    unmet = await _unmet_rule(session, campaign, identity)
+    if unmet is not None:
+        return Refused(D.REFUSED, f"not eligible: {unmet[1]}", unmet[0])
+    return None
+
+
+async def _unmet_rule(
+    session: AsyncSession, campaign: Campaign, identity: Identity
+) -> tuple[c.Refusal, str] | None:
     conversions = ConversionLookup(session)
     for rule in campaign.eligibility:
         if rule == c.Eligibility.BOUND_CUSTOMER:
             if c.IdentityKind.ACCOUNT.value not in dict(identity.identifiers):
-                return "bound customers only"
+                return c.Refusal.NOT_BOUND, "bound customers only"
         elif rule == c.Eligibility.ACCOUNT_OPENED_IN_WINDOW:
             opened = await conversions.first_at(identity.person_id, c.ConversionKind.ACCOUNT_OPENED)
             if opened is None or not campaign.starts_at <= opened < campaign.ends_at:
-                return "account not opened inside the campaign window"
+                return (
+                    c.Refusal.NO_ACCOUNT_IN_WINDOW,
+                    "account not opened inside the campaign window",
+                )
         elif rule == c.Eligibility.FIRST_TRADE and (
             await conversions.first_at(identity.person_id, c.ConversionKind.FIRST_TRADE) is None
         ):
-            return "no first trade yet"
+            return c.Refusal.NO_FIRST_TRADE, "no first trade yet"
     return None
 
 

@@ -428,6 +428,22 @@ class AwardRepository(Repository[PrizeAward]):
             stmt = stmt.where(PrizeAward.status == status)
         return list(await self.session.scalars(stmt.order_by(PrizeAward.id).limit(limit)))
 
+    async def get_for_identifiers(
+        self, campaign_id: int, identifiers: Iterable[tuple[str, str]]
+    ) -> PrizeAward | None:
+        """The person's award in the campaign, whichever of their identifiers won it."""
+        matches = [and_(AwardClaim.kind == k, AwardClaim.value == v) for k, v in identifiers]
+        if not matches:
+            return None
+        stmt = (
+            select(PrizeAward)
+            .join(AwardClaim, AwardClaim.award_id == PrizeAward.id)
+            .where(AwardClaim.campaign_id == campaign_id, or_(*matches))
+            .order_by(PrizeAward.id)
+            .limit(1)
+        )
+        return await self.session.scalar(stmt)
+
     async def release_prize(self, prize_id: int) -> None:
         stmt = (
             update(CampaignPrize)

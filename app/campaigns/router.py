@@ -11,8 +11,10 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import PlainTextResponse, RedirectResponse
+from fastapi.responses import PlainTextResponse, RedirectResponse, Response
 
+from app.accounts import service as accounts_service
+from app.accounts.dependencies import CsrfFanDep, OptionalFanDep
 from app.campaigns import (
     abuse,
     attribution,
@@ -22,10 +24,13 @@ from app.campaigns import (
     funnel,
     links,
     lottery,
+    pages,
+    participation,
     segments,
 )
 from app.campaigns import constants as c
 from app.campaigns.dependencies import OpsActorDep, SignedBody, WeChatDep
+from app.campaigns.errors import CampaignPageNotFoundError, DrawUnavailableError
 from app.campaigns.models import Channel, TrackedLink
 from app.campaigns.schemas import (
     AttributionRead,
@@ -41,6 +46,7 @@ from app.campaigns.schemas import (
     DecisionRead,
     DrawRequest,
     DrawResultRead,
+    FanDrawRead,
     FunnelReport,
     LinkCreate,
     LinkRead,
@@ -65,6 +71,8 @@ ingest = APIRouter(prefix="/api/v1", tags=["campaigns"], route_class=CommitBefor
 ops = APIRouter(
     prefix="/api/v1/ops/campaigns", tags=["campaigns"], route_class=CommitBeforeResponseRoute
 )
+# The fans' campaign pages: the accounts feature's H5 session (OAuth snsapi_base) and CSRF.
+h5 = APIRouter(prefix=c.H5_PREFIX, tags=["h5-campaigns"], route_class=CommitBeforeResponseRoute)
 
 LinkCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{4,24}$")]
 ChannelCode = Annotated[str, Path(pattern=c.CHANNEL_CODE_PATTERN)]
@@ -317,25 +325,37 @@ def _lottery(request: Request) -> lottery.Lottery:
     return lottery.Lottery(state.sessionmaker, state.redis, state.clock, lottery.SYSTEM_RANDOM)
 
 
+def _with_page(read: CampaignRead, settings: SettingsDep) -> CampaignRead:
+    return read.model_copy(update={"page_url": f"{settings.base_url}{c.H5_PREFIX}/{read.code}"})
+
+
 @ops.post("/lottery", status_code=201)
 async def create_campaign(
-    request: Request, body: CampaignCreate, session: SessionDep, actor: OpsActorDep
+    request: Request,
+    body: CampaignCreate,
+    session: SessionDep,
+    actor: OpsActorDep,
+    settings: SettingsDep,
 ) -> CampaignRead:
-    return await campaigns.create_campaign(
+    read = await campaigns.create_campaign(
         session, body, actor=actor, now=request.app.state.clock.now()
     )
+    return _with_page(read, settings)
 
 
 @ops.get("/lottery")
 async def list_campaigns(
-    session: SessionDep, limit: Limit = 100, offset: Offset = 0
+    session: SessionDep, settings: SettingsDep, limit: Limit = 100, offset: Offset = 0
 ) -> list[CampaignRead]:
-    return await campaigns.list_campaigns(session, limit=limit, offset=offset)
+    rows = await campaigns.list_campaigns(session, limit=limit, offset=offset)
+    return [_with_page(r, settings) for r in rows]
 
 
 @ops.get("/lottery/{code}")
-async def get_campaign(code: CampaignCode, session: SessionDep) -> CampaignRead:
-    return await campaigns.get_campaign(session, code)
+async def get_campaign(
+    code: CampaignCode, session: SessionDep, settings: SettingsDep
+) -> CampaignRead:
+    return _with_page(await campaigns.get_campaign(session, code), settings)
 
 
 @ops.post("/lottery/{code}/draw")
@@ -468,3 +488,36 @@ async def remove_blacklist(
     session: SessionDep,
 ) -> None:
     await abuse.remove_from_blacklist(session, kind=kind, value=value)
+
+
+# -- the fans' campaign page ---------------------------------------------------------------
+
+
+@h5.get("/{code}", response_model=None)
+async def campaign_page(
+    request: Request, code: str, fan: OptionalFanDep, session: SessionDep, settings: SettingsDep
+) -> Response:
+    """The campaign and the fan's own status; without a session, through OAuth first."""
+    state = request.app.state
+    try:
+        await participation.get_campaign_for_page(session, code)
+        if fan is None:
+            start = accounts_service.start_oauth(
+                wechat=state.wechat,
+                settings=settings,
+                clock=state.clock,
+                return_path=request.url.path,
+            )
+            return pages.login_redirect(start, settings)
+        view = await participation.campaign_page(
+            session, state.redis, code=code, openid=fan.openid, now=state.clock.now()
+        )
+    except (CampaignPageNotFoundError, DrawUnavailableError) as exc:  # a page, not JSON
+        return pages.message_page(exc.detail, exc.status)
+    return pages.campaign_page(view, fan)
+
+
+@h5.post("/{code}/draw")
+async def draw_from_page(request: Request, code: str, fan: CsrfFanDep) -> FanDrawRead:
+    """A tap on 抽奖: for the session's fan only (no openid parameter exists); commits itself."""
+    return await participation.draw_for_fan(_lottery(request), code=code, openid=fan.openid)

@@ -225,6 +225,7 @@ class CampaignRead(BaseModel):
     payout_hold_hours: int
     is_active: bool
     prizes: list[PrizeRead]
+    page_url: str | None = None  # the fans' H5 page: link it from a menu item or an article
 
 
 class DrawRequest(Strict):
@@ -294,3 +295,22 @@ class BlacklistRead(Read):
     reason: str
     created_by: str
     created_at: datetime
+
+
+# -- the fan's campaign page (/h5/campaigns/{code}) ----------------------------------------
+
+
+class PageLink(BaseModel):
+    href: str
+    label: str
+
+
+class FanDrawRead(BaseModel):
+    """A draw from the fan's page: the outcome and what to tell the fan (Chinese)."""
+
+    outcome: c.DrawOutcome
+    title: str
+    message: str
+    prize: str | None = None
+    can_draw: bool  # whether another tap makes sense (lost with draws left, busy, ...)
+    link: PageLink | None = None

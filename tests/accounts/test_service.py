@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import service
@@ -37,3 +38,28 @@ class TestBoundOpenidsAmong:
 
     async def test_no_openids_no_query(self, session: AsyncSession) -> None:
         assert await service.bound_openids_among(session, []) == set()
+
+
+class TestSafeReturnPath:
+    @pytest.mark.parametrize(
+        "path",
+        ["/h5/bind", "/h5/account/positions?binding_id=3", "/h5/campaigns/spring.2026"],
+    )
+    def test_our_own_h5_pages_are_kept(self, path: str) -> None:
+        assert service.safe_return_path(path) == path
+
+    @pytest.mark.parametrize(
+        "path",
+        [
+            None,
+            "https://evil.example/h5/bind",
+            "//evil.example/h5/bind",
+            "/h5//evil.example",
+            "/h5/../admin",
+            "/h5/campaigns/..",
+            "/console/",
+            "/h5/bind?next=https://evil.example",
+        ],
+    )
+    def test_anything_else_falls_back_to_the_binding_page(self, path: str | None) -> None:
+        assert service.safe_return_path(path) == "/h5/bind"
