@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import uvicorn
 
 from app.core.config import get_settings
-from app.core.db import create_engine, create_sessionmaker
+from app.core.db import create_engine, create_sessionmaker, unit_of_work
 from app.core.errors import AppError
 from app.core.logging import configure_logging
 from app.core.migrate import upgrade_sync
@@ -114,10 +114,19 @@ def cmd_dev(args: argparse.Namespace) -> int:
         sys.stderr.write("wxbroker dev is the embedded default; unset ENVIRONMENT or use serve\n")
         return 2
     upgrade_sync(settings.database_url)
+    asyncio.run(_with_sessionmaker(_seed_dev_demo))
     host, port = args.host or settings.host, args.port or settings.port
     log.info("cli.dev", extra={"url": f"http://{host}:{port}", "phone_page": "/_sim/phone"})
     uvicorn.run("app.main:create_app_from_env", factory=True, host=host, port=port, log_config=None)
     return 0
+
+
+async def _seed_dev_demo(sessionmaker: Any) -> None:
+    """Demo data of the embedded default: a lottery campaign at /h5/campaigns/demo."""
+    from app.campaigns import campaigns
+
+    async with unit_of_work(sessionmaker) as session:
+        await campaigns.ensure_demo_campaign(session, now=SystemClock().now())
 
 
 def cmd_worker(_args: argparse.Namespace) -> int:

@@ -7,7 +7,7 @@ Refused outright: eligibility or a reward that depends on following the account 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,7 +21,7 @@ from app.campaigns.errors import (
 )
 from app.campaigns.models import Campaign, CampaignPrize
 from app.campaigns.repository import CampaignRepository
-from app.campaigns.schemas import CampaignCreate, CampaignRead, PrizeRead
+from app.campaigns.schemas import CampaignCreate, CampaignRead, PrizeCreate, PrizeRead
 
 KNOWN_RULES = {r.value for r in c.Eligibility}
 
@@ -137,3 +137,30 @@ async def list_campaigns(session: AsyncSession, *, limit: int, offset: int) -> l
     repo = CampaignRepository(session)
     rows = await repo.list_all(limit=limit, offset=offset)
     return [to_read(row, await repo.prizes(row.id)) for row in rows]
+
+
+def demo_campaign(now: datetime) -> CampaignCreate:
+    """The embedded default's demo campaign (`wxbroker dev`): bound customers draw for two
+    cash prizes, paid after a first trade is confirmed."""
+    return CampaignCreate(
+        code=c.DEMO_CAMPAIGN_CODE,
+        name="绑定有礼抽奖（演示）",
+        starts_at=now - timedelta(days=1),
+        ends_at=now + timedelta(days=365),
+        eligibility=[c.Eligibility.BOUND_CUSTOMER.value],
+        win_probability=Decimal("0.8"),
+        person_draws_per_day=3,
+        payout_after=c.ConversionKind.FIRST_TRADE,
+        prizes=[
+            PrizeCreate(code="cash88", name="88元现金红包", value=Decimal("88.00"), inventory=20),
+            PrizeCreate(code="cash8", name="8.8元现金红包", value=Decimal("8.80"), inventory=500),
+        ],
+    )
+
+
+async def ensure_demo_campaign(session: AsyncSession, *, now: datetime) -> bool:
+    """Create the demo campaign unless it exists (ops may have changed it); True if created."""
+    if await CampaignRepository(session).get_by_code(c.DEMO_CAMPAIGN_CODE) is not None:
+        return False
+    await create_campaign(session, demo_campaign(now), actor="wxbroker-dev", now=now)
+    return True

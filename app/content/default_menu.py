@@ -11,6 +11,7 @@ import logging
 from enum import StrEnum
 from typing import Any
 
+from app.campaigns import constants as campaigns_constants
 from app.core.config import Settings
 from app.wechat.client import WeChatClient
 from app.wechat.errors import WeChatApiError, WeChatError
@@ -69,7 +70,15 @@ def default_menu(base_url: str) -> dict[str, Any]:
         _click("自选股提醒", MenuKey.WATCHLIST),
         _click("免打扰时段", MenuKey.QUIET_HOURS),
     ]
-    links = [_view("在线开户", OPEN_ACCOUNT_URL), _view("App下载", APP_DOWNLOAD_URL)]
+    links = [
+        _view("在线开户", OPEN_ACCOUNT_URL),
+        _view("App下载", APP_DOWNLOAD_URL),
+        # `wxbroker dev` seeds this demo campaign (its H5 page goes through OAuth like binding).
+        _view(
+            "抽奖活动",
+            f"{base}{campaigns_constants.H5_PREFIX}/{campaigns_constants.DEMO_CAMPAIGN_CODE}",
+        ),
+    ]
     return {
         "button": [
             {"name": "账户", "sub_button": account},

@@ -38,6 +38,10 @@ class TestDefaultMenu:
         assert keys[:3] == [MenuKey.ACCOUNT_OVERVIEW, MenuKey.POSITIONS, MenuKey.ORDERS]
         assert {"type": "view", "name": "绑定账户", "url": BASE + "/h5/bind"} in account
 
+    def test_links_to_the_demo_campaign_page(self) -> None:
+        links = default_menu(BASE)["button"][2]["sub_button"]
+        assert {"type": "view", "name": "抽奖活动", "url": BASE + "/h5/campaigns/demo"} in links
+
     def test_every_click_key_is_a_known_menu_key(self) -> None:
         clicks = [b["key"] for b in leaves(default_menu(BASE)) if b["type"] == "click"]
         assert clicks
