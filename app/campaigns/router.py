@@ -360,7 +360,7 @@ async def get_campaign(
 
 @ops.post("/lottery/{code}/draw")
 async def draw(request: Request, code: CampaignCode, body: DrawRequest) -> DrawResultRead:
-    """A draw on a fan's behalf (the H5 page's backend, support staff); commits itself."""
+    """A draw on a fan's behalf (support staff; fans use /h5/campaigns/{code}); commits itself."""
     result = await _lottery(request).draw(code, body.openid)
     return DrawResultRead(
         decision=result.decision.value,
