@@ -13,13 +13,14 @@ from fastapi import FastAPI
 
 from app.accounts import constants as ac
 from app.campaigns import constants as c
-from app.campaigns import texts
+from app.campaigns import links, texts
 from app.campaigns.abuse import add_to_blacklist
 from app.core.db import unit_of_work
 from app.core.redis import create_redis
 from app.ops.constants import Role
 from tests.accounts import helpers
 from tests.accounts.helpers import fan_client, login
+from tests.campaigns.conftest import make_channel
 from tests.campaigns.fan_page_support import (
     PAGE,
     add_signal,
@@ -461,3 +462,28 @@ class TestOpsLinksToThePage:
         async with fan_client(h5_app) as ops:
             read = await ops.get("/api/v1/ops/campaigns/lottery/spring", headers=headers)
         assert read.json()["page_url"] == f"{h5_app.state.settings.base_url}{PAGE}/spring"
+
+    async def test_a_tracked_link_to_the_page_leads_into_oauth_then_the_page(
+        self, h5_app: FastAPI
+    ) -> None:
+        await create_around_now(h5_app)
+        page_url = f"{h5_app.state.settings.base_url}{PAGE}/spring"
+        async with unit_of_work(sessionmaker_of(h5_app)) as session:
+            await make_channel(session, "spring-poster")
+            link = await links.create_link(
+                session,
+                channel_code="spring-poster",
+                target=c.LinkTarget.OTHER,
+                target_url=page_url,
+                now=now_of(h5_app),
+            )
+        async with fan_client(h5_app) as client:
+            clicked = await client.get(f"/t/{link.code}")
+            assert clicked.status_code == 302
+            assert clicked.headers["location"].startswith(f"{page_url}?wxb_channel=spring-poster")
+            html = await login(
+                client,
+                FAN_A,
+                clicked.headers["location"].removeprefix(h5_app.state.settings.base_url),
+            )
+        assert "春季开户礼" in html
