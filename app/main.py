@@ -108,7 +108,9 @@ def include_features(app: FastLaneApp, settings: Settings) -> None:
         mount_broker_sandbox(app, settings)  # sandbox counter at /_sim/broker
     wechat_router = webhook_service.WeChatRouter()
     app.state.wechat_router = wechat_router
-    app.state.keyword_cache = content_service.KeywordCache()
+    app.state.keyword_cache = content_service.KeywordCache(
+        refresh_interval_s=settings.content_keyword_refresh_s
+    )
     content_handlers.register(wechat_router, keywords=app.state.keyword_cache)
     app.add_fast_lane(webhook_router.ROUTE, webhook_router.asgi_endpoint)  # GET/POST /wechat
     push_handlers.register(wechat_router)

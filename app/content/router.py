@@ -1,7 +1,8 @@
 """Ops API of the content feature: keyword replies, articles, menu versions (draft, import,
-export, validate). Mounted behind the ops roles (app/main.py); publishing a version is a
-four-eyes approval of the ops feature (`/api/v1/ops/menu-publications`), which calls
-`service.publish_menu_version`.
+export, validate). Mounted behind the ops roles (app/main.py: viewers read, operators write);
+every write is recorded in the ops audit log with before/after (`AuditTrailDep`). Publishing a
+version is a four-eyes approval of the ops feature (`/api/v1/ops/menu-publications`), which
+calls `service.publish_menu_version`; keyword and article edits are audited, not four-eyes.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from app.content.schemas import (
 )
 from app.core.deps import SessionDep, SettingsDep
 from app.core.routing import CommitBeforeResponseRoute
+from app.ops.dependencies import AuditTrailDep
 
 router = APIRouter(
     prefix="/api/v1/ops/content", tags=["content"], route_class=CommitBeforeResponseRoute
@@ -51,8 +53,10 @@ async def list_keyword_replies(
 
 
 @router.post("/keyword-replies", status_code=201)
-async def create_keyword_reply(body: KeywordReplyCreate, session: SessionDep) -> KeywordReplyRead:
-    row = await service.create_keyword_reply(session, **body.model_dump())
+async def create_keyword_reply(
+    body: KeywordReplyCreate, session: SessionDep, audit: AuditTrailDep
+) -> KeywordReplyRead:
+    row = await service.create_keyword_reply(session, **body.model_dump(), audit=audit)
     return KeywordReplyRead.model_validate(row)
 
 
@@ -63,10 +67,11 @@ async def get_keyword_reply(reply_id: Id, session: SessionDep) -> KeywordReplyRe
 
 @router.patch("/keyword-replies/{reply_id}")
 async def update_keyword_reply(
-    reply_id: Id, body: KeywordReplyUpdate, session: SessionDep
+    reply_id: Id, body: KeywordReplyUpdate, session: SessionDep, audit: AuditTrailDep
 ) -> KeywordReplyRead:
+    """Edit a rule; `{"is_active": false}` disables it (rules are never deleted)."""
     changes = body.model_dump(exclude_unset=True)
-    row = await service.update_keyword_reply(session, reply_id, changes=changes)
+    row = await service.update_keyword_reply(session, reply_id, changes=changes, audit=audit)
     return KeywordReplyRead.model_validate(row)
 
 
@@ -82,16 +87,21 @@ async def list_articles(
 
 
 @router.post("/articles", status_code=201)
-async def create_article(request: Request, body: ArticleCreate, session: SessionDep) -> ArticleRead:
+async def create_article(
+    request: Request, body: ArticleCreate, session: SessionDep, audit: AuditTrailDep
+) -> ArticleRead:
     now = request.app.state.clock.now()
-    row = await service.create_article(session, now=now, **body.model_dump())
+    row = await service.create_article(session, now=now, **body.model_dump(), audit=audit)
     return ArticleRead.model_validate(row)
 
 
 @router.patch("/articles/{article_id}")
-async def update_article(article_id: Id, body: ArticleUpdate, session: SessionDep) -> ArticleRead:
+async def update_article(
+    article_id: Id, body: ArticleUpdate, session: SessionDep, audit: AuditTrailDep
+) -> ArticleRead:
+    """Edit an article; `{"is_active": false}` withdraws it from replies and the news menu."""
     changes = body.model_dump(exclude_unset=True)
-    row = await service.update_article(session, article_id, changes=changes)
+    row = await service.update_article(session, article_id, changes=changes, audit=audit)
     return ArticleRead.model_validate(row)
 
 
@@ -117,6 +127,7 @@ async def draft_menu_version(
     session: SessionDep,
     settings: SettingsDep,
     actor: OpsActorDep,
+    audit: AuditTrailDep,
 ) -> MenuVersionRead:
     row = await service.draft_menu_version(
         session,
@@ -125,13 +136,18 @@ async def draft_menu_version(
         created_by=actor,
         base_url=settings.base_url,
         now=request.app.state.clock.now(),
+        audit=audit,
     )
     return MenuVersionRead.model_validate(row)
 
 
 @router.post("/menus:import", status_code=201)
 async def import_menu_yaml(
-    request: Request, session: SessionDep, settings: SettingsDep, actor: OpsActorDep
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: OpsActorDep,
+    audit: AuditTrailDep,
 ) -> MenuVersionRead:
     """Body: the YAML text of a definition (as `GET /menus/{version}/yaml` exports it)."""
     raw = await _capped_body(request)
@@ -141,6 +157,7 @@ async def import_menu_yaml(
         created_by=actor,
         base_url=settings.base_url,
         now=request.app.state.clock.now(),
+        audit=audit,
     )
     return MenuVersionRead.model_validate(row)
 

@@ -38,6 +38,7 @@ from app.content.repository import (
     MenuPublicationRepository,
     MenuVersionRepository,
 )
+from app.core.audit import AuditTrail
 from app.core.time import Clock, SystemClock
 from app.wechat.client import WeChatClient
 from app.wechat.errors import WeChatError
@@ -45,6 +46,55 @@ from app.wechat.replies import Article as NewsArticle
 from app.wechat.replies import NewsReply
 
 log = logging.getLogger(__name__)
+KEYWORD_REPLY_FIELDS = (
+    "keyword",
+    "match_type",
+    "reply_text",
+    "priority",
+    "is_active",
+    "article_id",
+)
+ARTICLE_FIELDS = ("title", "digest", "cover_url", "link_url", "published_at", "is_active")
+# PATCH fields that may be set to null (every other field keeps a value once set).
+NULLABLE_KEYWORD_REPLY_FIELDS = frozenset({"article_id"})
+
+
+def keyword_reply_snapshot(row: KeywordReply) -> dict[str, Any]:
+    """What the audit log keeps of a keyword reply (before and after an edit)."""
+    return {name: getattr(row, name) for name in KEYWORD_REPLY_FIELDS}
+
+
+def article_snapshot(row: Article) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in ARTICLE_FIELDS}
+
+
+async def _record(
+    audit: AuditTrail | None,
+    action: str,
+    target_type: str,
+    target_id: int,
+    *,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    if audit is not None:  # None: seeds, benchmarks and tests acting outside the ops API
+        await audit.record(
+            action, target_type=target_type, target_id=target_id, before=before, after=after
+        )
+
+
+def _check_changes(
+    changes: dict[str, Any],
+    editable: tuple[str, ...],
+    nullable: frozenset[str],
+    error: type[Exception],
+) -> None:
+    unknown = set(changes) - set(editable)
+    if unknown:
+        raise error(f"unknown field(s): {', '.join(sorted(unknown))}")
+    nulls = sorted(k for k, v in changes.items() if v is None and k not in nullable)
+    if nulls:
+        raise error(f"{', '.join(nulls)} cannot be null")
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,8 +182,10 @@ async def create_keyword_reply(
     priority: int = 100,
     is_active: bool = True,
     article_id: int | None = None,
+    audit: AuditTrail | None = None,
 ) -> KeywordReply:
-    """Add a keyword auto-reply (a text, or an article card); bad rules are refused. Flushes."""
+    """Add a keyword auto-reply (a text, or an article card); bad rules are refused. Flushes;
+    audited when the ops API passes its trail."""
     compile_keyword(keyword, match_type)
     await _check_article(session, article_id)
     row = KeywordReply(
@@ -144,7 +196,10 @@ async def create_keyword_reply(
         is_active=is_active,
         article_id=article_id,
     )
-    return await KeywordReplyRepository(session).add(row)
+    await KeywordReplyRepository(session).add(row)
+    after = keyword_reply_snapshot(row)
+    await _record(audit, "content.keyword_reply.create", "keyword_reply", row.id, after=after)
+    return row
 
 
 async def get_keyword_reply(session: AsyncSession, reply_id: int) -> KeywordReply:
@@ -162,22 +217,20 @@ async def list_keyword_replies(
 
 
 async def update_keyword_reply(
-    session: AsyncSession, reply_id: int, *, changes: dict[str, Any]
+    session: AsyncSession,
+    reply_id: int,
+    *,
+    changes: dict[str, Any],
+    audit: AuditTrail | None = None,
 ) -> KeywordReply:
-    """Change some fields of a rule; the result is validated as a whole. Flushes."""
+    """Change some fields of a rule (`is_active: false` disables it: rules are kept, never
+    deleted); the result is validated as a whole. Flushes; audited with before and after."""
     row = await get_keyword_reply(session, reply_id)
-    merged: dict[str, Any] = {
-        "keyword": row.keyword,
-        "match_type": row.match_type,
-        "reply_text": row.reply_text,
-        "priority": row.priority,
-        "is_active": row.is_active,
-        "article_id": row.article_id,
-    }
-    unknown = set(changes) - set(merged)
-    if unknown:
-        raise InvalidKeywordReplyError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    merged.update(changes)
+    _check_changes(
+        changes, KEYWORD_REPLY_FIELDS, NULLABLE_KEYWORD_REPLY_FIELDS, InvalidKeywordReplyError
+    )
+    before = keyword_reply_snapshot(row)
+    merged = before | changes
     compile_keyword(str(merged["keyword"]), str(merged["match_type"]))
     article_id = merged["article_id"]
     await _check_article(session, article_id)
@@ -188,6 +241,10 @@ async def update_keyword_reply(
     row.is_active = bool(merged["is_active"])
     row.article_id = article_id
     await session.flush()
+    after = keyword_reply_snapshot(row)
+    await _record(
+        audit, "content.keyword_reply.update", "keyword_reply", row.id, before=before, after=after
+    )
     return row
 
 
@@ -318,12 +375,15 @@ async def create_article(
     cover_url: str = "",
     published_at: datetime | None = None,
     is_active: bool = True,
+    audit: AuditTrail | None = None,
 ) -> Article:
-    """Add an article (title, digest, cover, link). Flushes."""
+    """Add an article (title, digest, cover, link). Flushes; audited via the ops API's trail."""
     fields = {"title": title, "digest": digest, "cover_url": cover_url, "link_url": link_url}
     _check_article_fields(fields)
     row = Article(**fields, is_active=is_active, published_at=published_at or now)
-    return await ArticleRepository(session).add(row)
+    await ArticleRepository(session).add(row)
+    await _record(audit, "content.article.create", "article", row.id, after=article_snapshot(row))
+    return row
 
 
 async def get_article(session: AsyncSession, article_id: int) -> Article:
@@ -334,19 +394,24 @@ async def get_article(session: AsyncSession, article_id: int) -> Article:
 
 
 async def update_article(
-    session: AsyncSession, article_id: int, *, changes: dict[str, Any]
+    session: AsyncSession,
+    article_id: int,
+    *,
+    changes: dict[str, Any],
+    audit: AuditTrail | None = None,
 ) -> Article:
-    """Change some fields of an article (validated as a whole). Flushes."""
+    """Change some fields of an article (`is_active: false` withdraws it; validated as a
+    whole). Flushes; audited with before and after."""
     row = await get_article(session, article_id)
-    editable = ("title", "digest", "cover_url", "link_url", "published_at", "is_active")
-    unknown = set(changes) - set(editable)
-    if unknown:
-        raise InvalidArticleError(f"unknown field(s): {', '.join(sorted(unknown))}")
-    merged = {name: getattr(row, name) for name in editable} | changes
+    _check_changes(changes, ARTICLE_FIELDS, frozenset(), InvalidArticleError)
+    before = article_snapshot(row)
+    merged = before | changes
     _check_article_fields(merged)
-    for name in editable:
+    for name in ARTICLE_FIELDS:
         setattr(row, name, merged[name])
     await session.flush()
+    after = article_snapshot(row)
+    await _record(audit, "content.article.update", "article", row.id, before=before, after=after)
     return row
 
 
@@ -381,8 +446,10 @@ async def draft_menu_version(
     base_url: str,
     now: datetime,
     note: str = "",
+    audit: AuditTrail | None = None,
 ) -> MenuVersion:
-    """Store a validated definition as the next draft version (versions are immutable)."""
+    """Store a validated definition as the next draft version (versions are immutable).
+    Audited (the version number and note; the definition is in the row) via the ops trail."""
     checked = menus.validate_definition(definition, base_url=base_url)
     repo = MenuVersionRepository(session)
     row = MenuVersion(
@@ -395,11 +462,19 @@ async def draft_menu_version(
     )
     await repo.add(row)
     log.info("content.menu.drafted", extra={"version": row.version})
+    after = {"version": row.version, "note": row.note}
+    await _record(audit, "content.menu_version.draft", "menu_version", row.version, after=after)
     return row
 
 
 async def import_menu_yaml(
-    session: AsyncSession, *, text: str | bytes, created_by: str, base_url: str, now: datetime
+    session: AsyncSession,
+    *,
+    text: str | bytes,
+    created_by: str,
+    base_url: str,
+    now: datetime,
+    audit: AuditTrail | None = None,
 ) -> MenuVersion:
     """A new draft version from a YAML export (`wxbroker menu import`, the ops API)."""
     definition = menus.load_yaml(text)
@@ -410,6 +485,7 @@ async def import_menu_yaml(
         base_url=base_url,
         now=now,
         note="imported from YAML",
+        audit=audit,
     )
 
 

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     )
     recorder_flush_interval_s: float = 0.5
     recorder_batch_size: int = 500
+    # How often each API process re-reads keyword replies and articles (console edits show up
+    # in fans' replies within this time).
+    content_keyword_refresh_s: float = Field(default=10.0, gt=0)
 
     brokerage_api_base_url: str = ""
     brokerage_api_key: SecretStr = SecretStr("")

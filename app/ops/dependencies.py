@@ -14,11 +14,13 @@ A request authenticates with `X-Api-Key: wxbk_<id>_<secret>` (machines) or the s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.audit import AuditTrail
 from app.core.deps import RedisDep, SessionDep
 from app.core.security import constant_time_equals
 from app.ops import service
@@ -129,3 +131,40 @@ ViewerDep = Annotated[Principal, Depends(require_role(Role.VIEWER))]
 OperatorDep = Annotated[Principal, Depends(require_role(Role.OPERATOR))]
 ApproverDep = Annotated[Principal, Depends(require_role(Role.APPROVER))]
 AdminDep = Annotated[Principal, Depends(require_role(Role.ADMIN))]
+
+
+class RequestAuditTrail:
+    """`core.audit.AuditTrail` for one request: the caller, the request's session (so the entry
+    commits with the change or not at all) and the request's clock."""
+
+    def __init__(self, session: AsyncSession, actor: Principal, request: Request) -> None:
+        self._session, self._actor, self._request = session, actor, request
+
+    async def record(
+        self,
+        action: str,
+        *,
+        target_type: str,
+        target_id: object = None,
+        before: Mapping[str, Any] | None = None,
+        after: Mapping[str, Any] | None = None,
+    ) -> None:
+        await service.record_audit(
+            self._session,
+            actor=self._actor,
+            action=action,
+            target_type=target_type,
+            target_id=target_id,
+            before=dict(before) if before is not None else None,
+            after=dict(after) if after is not None else None,
+            now=self._request.app.state.clock.now(),
+        )
+
+
+async def audit_trail(request: Request, session: SessionDep, actor: ViewerDep) -> AuditTrail:
+    """Another feature's audited route takes `audit: AuditTrailDep` and passes it to its service.
+    The route's own role check (e.g. `require_staff()` on the router) decides who may act."""
+    return RequestAuditTrail(session, actor, request)
+
+
+AuditTrailDep = Annotated[AuditTrail, Depends(audit_trail)]

@@ -97,6 +97,135 @@ class TestKeywordReplies:
         assert response.status_code == 404
 
 
+async def audit_entries(app: FastAPI, target_type: str) -> list[dict]:  # type: ignore[type-arg]
+    admin = await api_key_headers(app, Role.ADMIN)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        response = await c.get(
+            "/api/v1/ops/audit", params={"target_type": target_type}, headers=admin
+        )
+    assert response.status_code == 200, response.text
+    return list(reversed(response.json()))  # oldest first
+
+
+class TestAudit:
+    async def test_keyword_reply_create_edit_and_disable_are_audited_with_before_and_after(
+        self, ops: httpx.AsyncClient, app: FastAPI
+    ) -> None:
+        created = await ops.post(
+            f"{API}/keyword-replies", json={"keyword": "费率", "reply_text": "万三"}
+        )
+        rule_id = created.json()["id"]
+        await ops.patch(f"{API}/keyword-replies/{rule_id}", json={"reply_text": "万二点五"})
+        await ops.patch(f"{API}/keyword-replies/{rule_id}", json={"is_active": False})
+
+        entries = await audit_entries(app, "keyword_reply")
+
+        assert [e["action"] for e in entries] == [
+            "content.keyword_reply.create",
+            "content.keyword_reply.update",
+            "content.keyword_reply.update",
+        ]
+        assert {e["target_id"] for e in entries} == {str(rule_id)}
+        assert {e["actor_name"] for e in entries} == {"test-operator"}
+        assert entries[0]["before"] is None
+        assert entries[0]["after"]["reply_text"] == "万三"
+        assert (entries[1]["before"]["reply_text"], entries[1]["after"]["reply_text"]) == (
+            "万三",
+            "万二点五",
+        )
+        assert (entries[2]["before"]["is_active"], entries[2]["after"]["is_active"]) == (
+            True,
+            False,
+        )
+
+    async def test_article_create_and_edit_are_audited(
+        self, ops: httpx.AsyncClient, app: FastAPI
+    ) -> None:
+        article = (await ops.post(f"{API}/articles", json=ARTICLE)).json()
+        await ops.patch(f"{API}/articles/{article['id']}", json={"title": "四季度市场展望"})
+
+        entries = await audit_entries(app, "article")
+
+        assert [e["action"] for e in entries] == [
+            "content.article.create",
+            "content.article.update",
+        ]
+        assert (entries[1]["before"]["title"], entries[1]["after"]["title"]) == (
+            "三季度市场展望",
+            "四季度市场展望",
+        )
+
+    async def test_a_refused_edit_leaves_no_audit_entry_and_no_change(
+        self, ops: httpx.AsyncClient, app: FastAPI
+    ) -> None:
+        created = await ops.post(
+            f"{API}/keyword-replies", json={"keyword": "费率", "reply_text": "万三"}
+        )
+        rule_id = created.json()["id"]
+        bad = await ops.patch(
+            f"{API}/keyword-replies/{rule_id}", json={"keyword": "(", "match_type": "regex"}
+        )
+        assert bad.status_code == 400
+        assert [e["action"] for e in await audit_entries(app, "keyword_reply")] == [
+            "content.keyword_reply.create"
+        ]
+        assert (await ops.get(f"{API}/keyword-replies/{rule_id}")).json()["keyword"] == "费率"
+
+    async def test_menu_drafts_are_audited(self, ops: httpx.AsyncClient, app: FastAPI) -> None:
+        await ops.post(
+            f"{API}/menus", json={"definition": menus.builtin_definition(), "note": "v1"}
+        )
+        entries = await audit_entries(app, "menu_version")
+        assert [(e["action"], e["target_id"]) for e in entries] == [
+            ("content.menu_version.draft", "1")
+        ]
+
+
+class TestNulls:
+    @pytest.mark.parametrize(
+        "change", [{"is_active": None}, {"priority": None}, {"keyword": None}, {"reply_text": None}]
+    )
+    async def test_null_for_a_required_keyword_field_is_400(
+        self,
+        ops: httpx.AsyncClient,
+        change: dict,  # type: ignore[type-arg]
+    ) -> None:
+        created = await ops.post(
+            f"{API}/keyword-replies", json={"keyword": "费率", "reply_text": "万三"}
+        )
+        response = await ops.patch(f"{API}/keyword-replies/{created.json()['id']}", json=change)
+        assert response.status_code == 400
+        assert response.json()["error"] == "content.invalid_keyword_reply"
+
+    @pytest.mark.parametrize(
+        "change", [{"is_active": None}, {"published_at": None}, {"link_url": None}]
+    )
+    async def test_null_for_an_article_field_is_400(
+        self,
+        ops: httpx.AsyncClient,
+        change: dict,  # type: ignore[type-arg]
+    ) -> None:
+        article = (await ops.post(f"{API}/articles", json=ARTICLE)).json()
+        response = await ops.patch(f"{API}/articles/{article['id']}", json=change)
+        assert response.status_code == 400
+        assert response.json()["error"] == "content.invalid_article"
+
+    async def test_null_article_id_turns_a_card_rule_back_into_text(
+        self, ops: httpx.AsyncClient
+    ) -> None:
+        article = (await ops.post(f"{API}/articles", json=ARTICLE)).json()
+        created = await ops.post(
+            f"{API}/keyword-replies",
+            json={"keyword": "展望", "article_id": article["id"], "reply_text": "见文章"},
+        )
+        response = await ops.patch(
+            f"{API}/keyword-replies/{created.json()['id']}", json={"article_id": None}
+        )
+        assert response.status_code == 200
+        assert (response.json()["article_id"], response.json()["reply_text"]) == (None, "见文章")
+
+
 class TestArticles:
     async def test_an_article_keyword_answers_with_a_news_card(
         self, ops: httpx.AsyncClient, app: FastAPI
