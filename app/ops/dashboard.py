@@ -34,6 +34,7 @@ from app.ops.schemas import (
     CountRow,
     DashboardRead,
     DayFollows,
+    DeadLettersRead,
     FanDetail,
     FanSummary,
     Principal,
@@ -41,6 +42,7 @@ from app.ops.schemas import (
     QuotaRead,
 )
 from app.ops.service import record_audit
+from app.push import service as push_service
 from app.push.constants import DEAD_LETTER_KEY, STREAMS
 from app.wechat.client import WeChatClient
 from app.wechat.errors import WeChatError
@@ -117,20 +119,53 @@ async def _cache_quota(redis: Redis, value: dict[str, Any], *, ttl_s: int) -> No
 
 async def queue_status(session: AsyncSession, redis: Redis, *, now: datetime) -> QueueRead:
     lanes: dict[str, int] = {}
-    dead = -1
     try:
         async with redis.pipeline(transaction=False) as pipe:
             for stream in STREAMS.values():
                 pipe.xlen(stream)
-            pipe.llen(DEAD_LETTER_KEY)
             counts = await pipe.execute()
-        lanes = {lane: int(n) for lane, n in zip(STREAMS, counts[:-1], strict=True)}
-        dead = int(counts[-1])
+        lanes = {lane: int(n) for lane, n in zip(STREAMS, counts, strict=True)}
     except RedisError:
         log.warning("ops.dashboard.redis_unavailable", exc_info=True)
     waiting, oldest = await ReportingRepository(session).oldest_waiting(now=now)
     lag = (now - oldest).total_seconds() if oldest is not None else None
+    dead = await push_service.count_dead_letters(session)
     return QueueRead(lanes=lanes, waiting=waiting, lag_seconds=lag, dead_letters=dead)
+
+
+# ---- dead letters ----
+
+
+async def dead_letters(
+    session: AsyncSession, redis: Redis, *, limit: int, offset: int
+) -> DeadLettersRead:
+    """The list reads PostgreSQL (failed rows dead-lettered by the worker): it survives Redis
+    losing its data, and every item in it can be re-driven. The Redis list's length is shown
+    beside it (it also holds dead-lettered CS replies, which PostgreSQL cannot tell apart)."""
+    page = await push_service.list_dead_letters(session, limit=limit, offset=offset)
+    try:
+        redis_list: int | None = int(await redis.llen(DEAD_LETTER_KEY))
+    except RedisError:
+        log.warning("ops.dashboard.redis_unavailable", exc_info=True)
+        redis_list = None
+    return DeadLettersRead(dead_letters=page.total, items=page.items, redis_list=redis_list)
+
+
+async def redrive_dead_letter(
+    session: AsyncSession, *, actor: Principal, delivery_id: int, now: datetime
+) -> None:
+    """One dead-lettered template send back to the queue, audited in the same transaction."""
+    before = await push_service.redrive_dead_letter(session, delivery_id, now=now)
+    await record_audit(
+        session,
+        actor=actor,
+        action="push.dead_letter.redrive",
+        target_type="delivery",
+        target_id=delivery_id,
+        before=before.model_dump(mode="json"),
+        after={"status": "pending", "attempts": 0},
+        now=now,
+    )
 
 
 async def follows_per_day(session: AsyncSession, *, now: datetime) -> list[DayFollows]:

@@ -355,10 +355,14 @@ async def cancel_push(
 
 @router.get("/dead-letters")
 async def dead_letters(
-    request: Request, _: ViewerDep, session: SessionDep, redis: RedisDep
+    _: ViewerDep,
+    session: SessionDep,
+    redis: RedisDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> DeadLettersRead:
-    queue = await dashboard.queue_status(session, redis, now=_now(request))
-    return DeadLettersRead(dead_letters=queue.dead_letters)
+    """Dead-lettered template sends from PostgreSQL (masked), and the Redis list's length."""
+    return await dashboard.dead_letters(session, redis, limit=limit, offset=offset)
 
 
 @router.post("/dead-letters/redrive")
@@ -379,6 +383,17 @@ async def redrive_dead_letters(
         now=now,
     )
     return RedriveRead(redriven=count)
+
+
+@router.post("/dead-letters/{delivery_id}/redrive")
+async def redrive_dead_letter(
+    request: Request, delivery_id: Id, principal: OperatorDep, session: SessionDep
+) -> RedriveRead:
+    """Re-drive one dead-lettered send (409 for any other delivery). Audited."""
+    await dashboard.redrive_dead_letter(
+        session, actor=principal, delivery_id=delivery_id, now=_now(request)
+    )
+    return RedriveRead(redriven=1)
 
 
 # ---- dashboard and fans ----

@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.alerts.schemas import BroadcastRequest
 from app.ops.constants import USERNAME_PATTERN, Role
+from app.push.schemas import DeadLetterRead
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +184,9 @@ class RedriveRead(BaseModel):
 
 
 class DeadLettersRead(BaseModel):
-    dead_letters: int
+    dead_letters: int  # dead-lettered template sends (PostgreSQL, the truth)
+    items: list[DeadLetterRead]  # the most recently failed first, openids masked
+    redis_list: int | None  # entries on the worker's Redis list (incl. CS); None: Redis down
 
 
 # ---- approval requests (menu publish) ----

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.core.errors import Invalid, NotFound
+from app.core.errors import Conflict, Invalid, NotFound
 
 
 class AlertNotFoundError(NotFound):
@@ -24,3 +24,10 @@ class InvalidSeverityError(Invalid):
 
     def __init__(self, severity: str) -> None:
         super().__init__(f"unknown severity {severity!r}")
+
+
+class NotADeadLetterError(Conflict):
+    code = "push.not_a_dead_letter"
+
+    def __init__(self, delivery_id: int) -> None:
+        super().__init__(f"delivery {delivery_id} is not dead-lettered (only those re-drive)")

@@ -43,3 +43,22 @@ class DeliveryRead(BaseModel):
     failed_at: datetime | None
     expired_at: datetime | None
     history: list[DeliveryEventRead]
+
+
+class DeadLetterRead(BaseModel):
+    """A template send that failed and waits for ops to fix the cause and re-drive it."""
+
+    delivery_id: int
+    alert_id: int
+    alert_type: str
+    openid_masked: str
+    template_id: str
+    errcode: int | None
+    error: str | None
+    attempts: int
+    failed_at: datetime | None
+
+
+class DeadLetterPage(BaseModel):
+    total: int
+    items: list[DeadLetterRead]

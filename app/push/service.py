@@ -15,8 +15,9 @@ from app.core.db import insert_ignoring_conflicts, unit_of_work
 from app.core.redis import Redis
 from app.core.security import mask_openid
 from app.core.time import Clock, SystemClock
-from app.push import stream
+from app.push import dead_letters, stream
 from app.push.constants import DeliveryStatus, Kind, PushConfig, Severity
+from app.push.dead_letters import count_dead_letters, list_dead_letters, redrive_dead_letter
 from app.push.errors import AlertNotFoundError, DeliveryNotFoundError, InvalidSeverityError
 from app.push.models import Alert, CsMessage
 from app.push.receipts import handle_template_receipt
@@ -34,13 +35,16 @@ log = logging.getLogger(__name__)
 DEFAULT_CONFIG = PushConfig()
 
 __all__ = [
+    "count_dead_letters",
     "create_alert",
     "create_deliveries",
     "enqueue_customer_service_reply",
     "get_alert_status",
     "get_delivery",
     "handle_template_receipt",
+    "list_dead_letters",
     "publish_now",
+    "redrive_dead_letter",
     "redrive_dead_letters",
 ]
 
@@ -217,22 +221,29 @@ async def redrive_dead_letters(
     clock: Clock | None = None,
     limit: int = 1000,
 ) -> int:
-    """Put dead-lettered rows back to `pending` with a fresh attempt budget; returns the count.
+    """Put dead-lettered sends back to `pending` with a fresh attempt budget; returns the count.
 
-    Rows are reset in PostgreSQL first and only then trimmed from the list, so a crash in
-    between re-drives twice at worst (harmless: only `failed` rows are reset).
+    Template sends come from PostgreSQL (`dead_letters`: the truth, even after Redis lost its
+    list); CS messages, which keep no event history, from the Redis list. Rows are reset first
+    and only then is the list trimmed, so a crash in between re-drives twice at worst (harmless:
+    only `failed` rows are reset). With Redis down the template sends are still re-driven.
     """
     now = (clock or SystemClock()).now()
-    members, raw_count = await stream.peek_dead_letters(redis, limit)
-    if raw_count == 0:
-        return 0
+    try:
+        members, raw_count = await stream.peek_dead_letters(redis, limit)
+    except RedisError:
+        log.warning("push.dead_letter.redis_unavailable", exc_info=True)
+        members, raw_count = [], 0
     redriven = 0
     async with unit_of_work(sessionmaker) as session:
-        for kind in (Kind.DELIVERY, Kind.CS):
-            ids = [i for k, i in members if k is kind]
+        delivery_ids = await dead_letters.list_dead_letter_ids(session, limit=limit)
+        cs_ids = [i for k, i in members if k is Kind.CS]
+        for cs, ids in ((False, delivery_ids), (True, cs_ids)):
             if ids:
-                repo = queue_repository(session, cs=kind is Kind.CS)
-                redriven += len(await repo.redrive(ids, now=now))
-    await stream.drop_dead_letters(redis, raw_count)
+                redriven += len(await queue_repository(session, cs=cs).redrive(ids, now=now))
+    if raw_count:
+        # The list's delivery members are covered by PostgreSQL (re-driven above when they
+        # still were dead letters); dropping them leaves nothing behind.
+        await stream.drop_dead_letters(redis, raw_count)
     log.info("push.dead_letter.redriven", extra={"count": redriven})
     return redriven
