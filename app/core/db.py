@@ -1,16 +1,35 @@
-"""Database engine, declarative base, aware timestamps and the unit-of-work helper."""
+"""Database engine, declarative base, aware timestamps, the unit-of-work helper, and the only
+dialect switches of the code base (PostgreSQL in production, SQLite for the embedded default)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ColumnElement,
+    DateTime,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    bindparam,
+    cast,
+    column,
+    event,
+    func,
+    insert,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -109,3 +128,144 @@ def insert_ignoring_conflicts(
     if dialect_name == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing(index_elements=index_elements)
     return sqlite.insert(table).on_conflict_do_nothing(index_elements=index_elements)
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+# -- bulk rows: one statement per batch on PostgreSQL ------------------------------------------
+
+RowSource = Mapping[str, ColumnElement[Any]]
+
+
+def _unnest(table: Table, rows: Sequence[Mapping[str, Any]], fields: Sequence[str]) -> Any:
+    """`unnest(array, array, …) AS v(field, …)`: one typed array per field, whatever the row
+    count, so the statement text (and its prepared plan) is the same for every batch size."""
+    arrays = [
+        cast(
+            bindparam(f"v_{name}", [row[name] for row in rows], type_=_array(table, name)),
+            _array(table, name),
+        )
+        for name in fields
+    ]
+    columns = [column(name, table.c[name].type) for name in fields]
+    return func.unnest(*arrays).table_valued(*columns).render_derived(name="v", with_types=False)
+
+
+def _array(table: Table, name: str) -> postgresql.ARRAY[Any]:
+    return postgresql.ARRAY(table.c[name].type)
+
+
+async def update_rows(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    match: Sequence[str],
+    assign: Callable[[RowSource], Mapping[str, Any]],
+    where: Sequence[ColumnElement[bool]] = (),
+    returning: Sequence[ColumnElement[Any]] = (),
+) -> list[Row[Any]]:
+    """Update many rows, each with its own values, and return what `returning` selects from the
+    rows that matched. Every row is a mapping from column names of `table` to values; a table
+    row is updated when its `match` columns equal the row's and `where` holds; `assign` gets
+    the row's fields as SQL expressions and returns the SET clause.
+
+    PostgreSQL: one `UPDATE … FROM unnest(…)` for the whole batch. SQLite: one statement per
+    row (the embedded default's volumes; SQLite has no arrays).
+    """
+    if not rows:
+        return []
+    fields = list(rows[0])
+    if dialect_name(session) == "postgresql":
+        source = _unnest(table, rows, fields)
+        fenced = [table.c[name] == source.c[name] for name in match]
+        stmt = update(table).where(*fenced, *where).values(**assign(source.c))
+        if not returning:
+            await session.execute(stmt)
+            return []
+        return list((await session.execute(stmt.returning(*returning))).all())
+    params = {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in fields}
+    fenced = [table.c[name] == params[name] for name in match]
+    stmt = update(table).where(*fenced, *where).values(**assign(params))
+    found: list[Row[Any]] = []
+    for row in rows:
+        values = {f"v_{name}": value for name, value in row.items()}
+        if returning:
+            found += (await session.execute(stmt.returning(*returning), values)).all()
+        else:
+            await session.execute(stmt, values)
+    return found
+
+
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """INSERT many rows (mappings from column names, all with the same keys). PostgreSQL: one
+    `INSERT … SELECT … FROM unnest(…)`, whose cost per row is a fraction of an executemany's;
+    SQLite: executemany."""
+    if not rows:
+        return
+    fields = list(rows[0])
+    if dialect_name(session) == "postgresql":
+        source = _unnest(table, rows, fields)
+        picked = select(*(source.c[name] for name in fields))
+        await session.execute(insert(table).from_select(fields, picked))
+        return
+    await session.execute(insert(table), [dict(row) for row in rows])
+
+
+# -- grouping, advisory locks, sequences -------------------------------------------------------
+
+
+async def fetch_ids_by_group(
+    session: AsyncSession, picked: Select[tuple[int, str]]
+) -> dict[str, list[int]]:
+    """The ids of `picked` (which selects id, group) per group, ascending. PostgreSQL
+    aggregates one array per group on the server (20,000 ids decode as a handful of arrays);
+    SQLite returns the rows, grouped here."""
+    rows = picked.subquery()
+    ident, group = rows.c[0], rows.c[1]
+    by_group: dict[str, list[int]] = {}
+    if dialect_name(session) == "postgresql":
+        ids = func.array_agg(postgresql.aggregate_order_by(ident, ident))
+        for name, members in (await session.execute(select(group, ids).group_by(group))).all():
+            by_group[str(name)] = [int(i) for i in members]
+        return by_group
+    for item_id, name in (await session.execute(select(ident, group).order_by(ident))).all():
+        by_group.setdefault(str(name), []).append(int(item_id))
+    return by_group
+
+
+@asynccontextmanager
+async def try_advisory_lock(session: AsyncSession, key: int) -> AsyncIterator[bool]:
+    """Try to take the exclusive advisory lock `key` for the block; yields whether it was free.
+
+    PostgreSQL: a session-level `pg_try_advisory_lock`, released on exit (shared holders, e.g.
+    a trigger's `pg_advisory_xact_lock_shared`, make it busy). SQLite has no advisory locks and
+    one writer at a time: a transaction that has already written holds the database's write
+    lock, so no other writer is in flight and the lock counts as free.
+    """
+    if dialect_name(session) != "postgresql":
+        yield True
+        return
+    got = bool(await session.scalar(select(func.pg_try_advisory_lock(key))))
+    try:
+        yield got
+    finally:
+        if got:
+            await session.execute(select(func.pg_advisory_unlock(key)))
+
+
+async def last_allocated_id(session: AsyncSession, table: Table) -> int:
+    """The highest `id` handed out for `table` so far, committed or not (PostgreSQL: its serial
+    sequence; SQLite: the highest rowid, allocated under the write lock)."""
+    if dialect_name(session) == "postgresql":
+        last = await session.scalar(
+            text("SELECT pg_sequence_last_value(pg_get_serial_sequence(:t, 'id')::regclass)"),
+            {"t": table.name},
+        )
+    else:
+        last = await session.scalar(select(func.max(table.c.id)))
+    return int(last or 0)

@@ -6,8 +6,7 @@ Every transition is one statement over a batch of ids and is guarded by the stat
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -16,7 +15,6 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
-    bindparam,
     case,
     delete,
     func,
@@ -24,13 +22,19 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.db import insert_ignoring_conflicts
+from app.core.db import (
+    dialect_name,
+    fetch_ids_by_group,
+    insert_ignoring_conflicts,
+    insert_rows,
+    last_allocated_id,
+    try_advisory_lock,
+    update_rows,
+)
 from app.core.repository import Repository
 from app.push.constants import CS_LANE, PRODUCER_LOCK_KEYS, DeliveryStatus, Kind
 from app.push.models import (
@@ -129,22 +133,12 @@ class QueueRepository:
         t = self.t
         lane = t.c.severity if self.has_history else literal(CS_LANE)
         picked = (
-            select(t.c.id.label("id"), lane.label("lane"))
+            select(t.c.id, lane)
             .where(t.c.id > after_id, t.c.id <= horizon, self.fresh)
             .order_by(t.c.id)
             .limit(limit)
-            .subquery()
         )
-        if self.session.get_bind().dialect.name == "postgresql":
-            agg = func.array_agg(aggregate_order_by(picked.c.id, picked.c.id))
-            rows = (
-                await self.session.execute(select(picked.c.lane, agg).group_by(picked.c.lane))
-            ).all()
-            by_lane = {str(ln): list(ids) for ln, ids in rows}
-        else:  # SQLite (embedded default): no array_agg; the batch is bounded by `limit`
-            by_lane = defaultdict(list)
-            for item_id, item_lane in (await self.session.execute(select(picked))).all():
-                by_lane[str(item_lane)].append(int(item_id))
+        by_lane = await fetch_ids_by_group(self.session, picked)
         highest = max((ids[-1] for ids in by_lane.values()), default=after_id)
         return by_lane, int(highest)
 
@@ -152,8 +146,7 @@ class QueueRepository:
         """The relay cursor of this kind, locked until commit (one relay moves it at a time)."""
         # A missing cursor starts at 0: always safe (a fresh row is at worst sent to Redis
         # twice, and the claim is atomic); any higher start could skip an uncommitted row.
-        dialect = self.session.get_bind().dialect.name
-        init = insert_ignoring_conflicts(dialect, RELAY_CURSOR, ["kind"])
+        init = insert_ignoring_conflicts(dialect_name(self.session), RELAY_CURSOR, ["kind"])
         await self.session.execute(init.values(kind=self.kind.value, last_id=0))
         stmt = (
             select(RELAY_CURSOR.c.last_id)
@@ -170,22 +163,12 @@ class QueueRepository:
         far belongs to a finished transaction, so the cursor may pass it: a later commit can
         never add a row below it. None: a producer is in flight, try again soon.
         """
-        if self.session.get_bind().dialect.name == "sqlite":
-            # One writer at a time: lock_cursor's write already holds SQLite's write lock, so
-            # every id allocated so far belongs to a committed transaction.
-            return int(await self.session.scalar(select(func.max(self.t.c.id))) or 0)
-        key = PRODUCER_LOCK_KEYS[self.kind]
-        got = await self.session.scalar(select(func.pg_try_advisory_lock(key)))
-        if not got:
-            return None
-        try:
-            last = await self.session.scalar(
-                text("SELECT pg_sequence_last_value(pg_get_serial_sequence(:t, 'id')::regclass)"),
-                {"t": self.t.name},
-            )
-        finally:
-            await self.session.execute(select(func.pg_advisory_unlock(key)))
-        return int(last or 0)
+        # On SQLite the lock is always free: lock_cursor's write already holds the database's
+        # write lock, so every id allocated so far belongs to a committed transaction.
+        async with try_advisory_lock(self.session, PRODUCER_LOCK_KEYS[self.kind]) as free:
+            if not free:
+                return None
+            return await last_allocated_id(self.session, self.t)
 
     async def advance_cursor(self, last_id: int, *, at: datetime) -> None:
         await self.session.execute(
@@ -383,57 +366,62 @@ class QueueRepository:
             return Claimed(**base, template_id=row.template_id, data=row.data, url=row.url)
         return Claimed(**base, message=row.message)
 
-    async def record(self, transitions: Sequence[Transition], *, now: datetime) -> None:
-        """sending → sent | pending (retry) | failed, fenced by the claim's lease."""
+    async def record(self, transitions: Sequence[Transition], *, now: datetime) -> list[int]:
+        """sending → sent | pending (retry) | failed, fenced by the claim's lease: one UPDATE
+        for the batch (PostgreSQL), then the history of the rows it matched, in one INSERT.
+        Returns the ids recorded (a row whose lease was taken over is left to its new owner)."""
         if not transitions:
-            return
+            return []
         t = self.t
-        values: dict[str, Any] = {
-            "status": bindparam("p_status"),
-            "attempts": bindparam("p_attempts"),
-            "errcode": bindparam("p_errcode"),
-            "error": bindparam("p_error"),
-            "next_attempt_at": bindparam("p_next", type_=t.c.next_attempt_at.type),
-            "sent_at": func.coalesce(bindparam("p_sent_at", type_=t.c.sent_at.type), t.c.sent_at),
-            "failed_at": bindparam("p_failed_at", type_=t.c.failed_at.type),
-            "lease_until": None,
-        }
-        if self.has_history:
-            values["msgid"] = func.coalesce(bindparam("p_msgid", type_=t.c.msgid.type), t.c.msgid)
-        stmt = (
-            update(t)
-            .where(
-                t.c.id == bindparam("p_id"),
-                t.c.status == DeliveryStatus.SENDING,
-                t.c.lease_until == bindparam("p_lease", type_=t.c.lease_until.type),
-            )
-            .values(**values)
+        rows = [self._row(tr, now) for tr in transitions]
+
+        def assign(v: Mapping[str, ColumnElement[Any]]) -> dict[str, Any]:
+            values: dict[str, Any] = {
+                name: v[name]
+                for name in ("status", "attempts", "errcode", "error", "next_attempt_at")
+            }
+            values["sent_at"] = func.coalesce(v["sent_at"], t.c.sent_at)
+            values["failed_at"] = v["failed_at"]
+            values["lease_until"] = None
+            if self.has_history:
+                values["msgid"] = func.coalesce(v["msgid"], t.c.msgid)
+            return values
+
+        matched = await update_rows(
+            self.session,
+            t,
+            rows,
+            match=("id", "lease_until"),
+            where=[t.c.status == DeliveryStatus.SENDING],
+            assign=assign,
+            returning=[t.c.id],
         )
-        params = [self._params(tr, now) for tr in transitions]
-        await self.session.execute(stmt, params)
+        recorded = {int(r[0]) for r in matched}
         await self.add_events(
             [
                 (tr.id, DeliveryStatus.SENDING, tr.status, tr.errcode, tr.detail)
                 for tr in transitions
+                if tr.id in recorded
             ],
             at=now,
         )
+        return sorted(recorded)
 
-    def _params(self, tr: Transition, now: datetime) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "p_id": tr.id,
-            "p_lease": tr.lease_until,
-            "p_status": tr.status,
-            "p_attempts": tr.attempts,
-            "p_errcode": tr.errcode,
-            "p_error": (tr.error or "")[:255] or None,
-            "p_next": tr.next_attempt_at,
-            "p_sent_at": now if tr.status == DeliveryStatus.SENT else None,
-            "p_failed_at": now if tr.status == DeliveryStatus.FAILED else None,
+    def _row(self, tr: Transition, now: datetime) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "id": tr.id,
+            "lease_until": tr.lease_until,
+            "status": tr.status,
+            "attempts": tr.attempts,
+            "errcode": tr.errcode,
+            "error": (tr.error or "")[:255] or None,
+            "next_attempt_at": tr.next_attempt_at,
+            "sent_at": now if tr.status == DeliveryStatus.SENT else None,
+            "failed_at": now if tr.status == DeliveryStatus.FAILED else None,
         }
         if self.has_history:
-            params["p_msgid"] = tr.msgid
-        return params
+            row["msgid"] = tr.msgid
+        return row
 
     async def requeue_stuck(
         self, *, now: datetime, limit: int, every_queued: bool = False
@@ -513,7 +501,7 @@ class QueueRepository:
             }
             for i, src, dst, code, detail in events
         ]
-        await self.session.execute(insert(DELIVERY_EVENT), rows)
+        await insert_rows(self.session, DELIVERY_EVENT, rows)
 
     async def count_by_status(self, **where: Any) -> dict[str, int]:
         t = self.t

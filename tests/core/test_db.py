@@ -1,0 +1,159 @@
+"""core.db's dialect helpers: the same behaviour on PostgreSQL and on SQLite (embedded default)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from app.core.db import (
+    BigIntPk,
+    UtcDateTime,
+    create_engine,
+    fetch_ids_by_group,
+    insert_rows,
+    last_allocated_id,
+    try_advisory_lock,
+    update_rows,
+)
+
+META = MetaData()
+ITEM = Table(
+    "core_db_item",
+    META,
+    Column("id", BigIntPk, primary_key=True, autoincrement=True),
+    Column("grp", String(20), nullable=False),
+    Column("n", Integer, nullable=False, default=0),
+    Column("at", UtcDateTime, nullable=True),
+)
+T0 = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture(params=["postgresql", "sqlite"])
+async def db(
+    request: pytest.FixtureRequest, tmp_path: Path, engine: AsyncEngine
+) -> AsyncIterator[AsyncSession]:
+    """A session with the scratch table, on each dialect (PostgreSQL: rolled back at the end)."""
+    if request.param == "postgresql":
+        async with engine.connect() as conn:
+            outer = await conn.begin()
+            async with AsyncSession(bind=conn, join_transaction_mode="create_savepoint") as s:
+                await s.run_sync(lambda sync: META.create_all(sync.connection()))
+                yield s
+            await outer.rollback()
+        return
+    lite = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'core_db.sqlite'}")
+    async with lite.begin() as conn:
+        await conn.run_sync(META.create_all)
+    async with AsyncSession(lite) as s:
+        yield s
+    await lite.dispose()
+
+
+async def add(db: AsyncSession, *groups: str) -> list[int]:
+    ids = []
+    for grp in groups:
+        ids.append(int((await db.execute(insert(ITEM).values(grp=grp))).inserted_primary_key[0]))
+    return ids
+
+
+async def table(db: AsyncSession) -> dict[int, tuple[str, int, datetime | None]]:
+    found = await db.execute(select(ITEM.c.id, ITEM.c.grp, ITEM.c.n, ITEM.c.at))
+    return {int(i): (g, int(n), at) for i, g, n, at in found.all()}
+
+
+class TestUpdateRows:
+    async def test_each_row_gets_its_own_values_where_it_matches(self, db):
+        a, b, c = await add(db, "x", "x", "y")
+        rows = [
+            {"id": a, "grp": "x", "n": 5, "at": T0},
+            {"id": b, "grp": "nope", "n": 6, "at": T0},  # the match on grp fails: untouched
+            {"id": c, "grp": "y", "n": 7, "at": None},
+        ]
+        matched = await update_rows(
+            db,
+            ITEM,
+            rows,
+            match=("id", "grp"),
+            assign=lambda v: {"n": v["n"] + 1, "at": v["at"]},
+            returning=[ITEM.c.id, ITEM.c.n],
+        )
+
+        assert sorted(tuple(r) for r in matched) == [(a, 6), (c, 8)]
+        assert await table(db) == {a: ("x", 6, T0), b: ("x", 0, None), c: ("y", 8, None)}
+
+    async def test_where_guards_every_row_and_no_returning_gives_nothing(self, db):
+        a, b = await add(db, "x", "y")
+        rows = [{"id": a, "n": 1}, {"id": b, "n": 2}]
+
+        matched = await update_rows(
+            db, ITEM, rows, match=("id",), where=[ITEM.c.grp == "y"], assign=lambda v: {"n": v["n"]}
+        )
+
+        assert matched == []
+        assert {i: n for i, (_, n, _) in (await table(db)).items()} == {a: 0, b: 2}
+
+    async def test_no_rows_is_a_no_op(self, db):
+        assert await update_rows(db, ITEM, [], match=("id",), assign=lambda v: {}) == []
+
+
+class TestInsertRows:
+    async def test_inserts_every_row_with_aware_timestamps(self, db):
+        later = T0 + timedelta(seconds=1, microseconds=250)
+        await insert_rows(
+            db, ITEM, [{"grp": "x", "n": 1, "at": T0}, {"grp": "y", "n": 2, "at": later}]
+        )
+        await insert_rows(db, ITEM, [])
+
+        assert sorted((await table(db)).values(), key=lambda r: r[1]) == [
+            ("x", 1, T0),
+            ("y", 2, later),
+        ]
+
+
+class TestFetchIdsByGroup:
+    async def test_ids_per_group_ascending_within_the_selection(self, db):
+        ids = await add(db, "b", "a", "b", "a", "b")
+        picked = select(ITEM.c.id, ITEM.c.grp).where(ITEM.c.id > ids[0]).order_by(ITEM.c.id)
+
+        by_group = await fetch_ids_by_group(db, picked.limit(3))
+
+        assert by_group == {"a": [ids[1], ids[3]], "b": [ids[2]]}
+
+
+class TestLastAllocatedId:
+    async def test_is_the_highest_id_handed_out(self, db):
+        assert await last_allocated_id(db, ITEM) in (0, 1)  # an untouched sequence reads 1 or 0
+        ids = await add(db, "x", "y")
+        assert await last_allocated_id(db, ITEM) == ids[-1]
+
+
+class TestTryAdvisoryLock:
+    async def test_free_lock_is_taken_and_released(self, db, engine):
+        async with try_advisory_lock(db, 7_260_999) as free:
+            assert free
+            if db.get_bind().dialect.name == "postgresql":
+                assert not await _other_session_gets(engine, 7_260_999)
+        if db.get_bind().dialect.name == "postgresql":
+            assert await _other_session_gets(engine, 7_260_999)
+
+    async def test_a_shared_holder_makes_it_busy_on_postgresql(self, engine):
+        async with engine.connect() as holder:
+            await holder.begin()
+            await holder.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(7260998)")
+            async with AsyncSession(engine) as s:
+                async with try_advisory_lock(s, 7_260_998) as free:
+                    assert not free
+                await s.rollback()
+            await holder.rollback()
+        async with AsyncSession(engine) as s, try_advisory_lock(s, 7_260_998) as free:
+            assert free
+
+
+async def _other_session_gets(engine: AsyncEngine, key: int) -> bool:
+    async with AsyncSession(engine) as other, try_advisory_lock(other, key) as free:
+        return free
