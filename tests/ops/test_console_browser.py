@@ -1,25 +1,32 @@
 """The console in real headless Chromium: an operator drafts a push, a second person approves
-it, and it is delivered through the WeChat simulator; screenshots of the dashboard and the
-menu editor go to test-artifacts/."""
+it, and it is delivered through the WeChat simulator; an operator edits a keyword reply and a
+fan's text gets the new answer; dead letters are listed and re-driven. Screenshots of the
+dashboard, the menu editor, the keyword replies and the dead letters go to test-artifacts/."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import asyncio
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import httpx
 import pytest
 from playwright.async_api import Browser, BrowserContext, Page, expect
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.alerts import service as alerts_service
 from app.alerts.constants import AlertType
 from app.alerts.schemas import PreferencesUpdate
+from app.content import service as content_service
 from app.core.db import create_sessionmaker, unit_of_work
 from app.core.redis import Redis
 from app.fans.models import Fan
 from app.ops import service as ops_service
 from app.ops.constants import Role
+from app.ops.pushes import fan_out_config
 from app.ops.schemas import StaffCreate
+from app.push.models import Delivery
 from tests.live import LiveApp, chromium, screenshot, start_live_app  # noqa: F401 - fixtures
 from tests.ops.conftest import PASSWORD
 
@@ -176,3 +183,150 @@ async def test_draft_approve_and_watch_a_push_deliver(
             await sim.get("/cgi-bin/get_current_selfmenu_info", params={"access_token": token})
         ).json()
     assert "开户" in str(menu)
+
+
+# ---- keyword replies and dead letters ----------------------------------------------------
+
+SEND_PATH = "/cgi-bin/message/template/send"
+OLD_REPLY, NEW_REPLY = "股票佣金万三", "股票佣金万二点五，详询客服"
+
+
+@pytest.fixture
+def live_content_app(engine: AsyncEngine, redis: Redis, truncate_tables: None) -> Iterator[LiveApp]:
+    """The worker loops in-process, and keyword replies re-read every 0.2 s (not 10 s)."""
+    with start_live_app(run_worker_in_process=True, content_keyword_refresh_s=0.2) as live:
+        yield live
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll a condition the live app reaches on its own (its worker and cache loops run on
+    the wall clock in another thread); fail after WAIT_MS."""
+    for _ in range(WAIT_MS // 100):
+        if await check():
+            return
+        await asyncio.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+async def statuses(engine: AsyncEngine) -> dict[int, str]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Delivery.id, Delivery.status))).all()
+    return {int(i): str(s) for i, s in rows}
+
+
+async def dead_letter_two_broadcasts(engine: AsyncEngine, live: LiveApp) -> list[int]:
+    """A marketing broadcast to both fans while WeChat refuses the template (40037, a
+    configuration error ops can fix): the live worker dead-letters both sends."""
+    async with httpx.AsyncClient(base_url=live.url + "/_sim/wechat", timeout=10) as sim:
+        fault = {"path": SEND_PATH, "errcode": 40037, "count": 2}
+        (await sim.post("/_admin/faults", json=fault)).raise_for_status()
+    body = {
+        "target": {"kind": "topic", "topic": "marketing"},
+        "title": "新股申购提醒",
+        "body": "明日可申购新股",
+        "category": "marketing",
+    }
+    async with unit_of_work(create_sessionmaker(engine)) as session:
+        await alerts_service.broadcast(
+            session,
+            body=json.dumps(body, ensure_ascii=False).encode(),
+            key="browser-dead-letters",
+            now=live.app.state.clock.now(),
+            config=fan_out_config(live.settings),
+        )
+
+    async def both_failed() -> bool:
+        return sorted((await statuses(engine)).values()) == ["failed", "failed"]
+
+    await eventually(both_failed, "both sends to be dead-lettered")
+    return sorted(await statuses(engine))
+
+
+async def fan_says(live: LiveApp, openid: str, text: str) -> str | None:
+    """A fan's text through the phone emulator (signed like WeChat); the reply's content."""
+    async with httpx.AsyncClient(base_url=live.url, timeout=10) as http:
+        response = await http.post("/_sim/phone/api/text", json={"openid": openid, "content": text})
+        response.raise_for_status()
+    reply = response.json()["reply"] or {}
+    content = reply.get("content")
+    return str(content) if content is not None else None
+
+
+async def test_edit_a_keyword_reply_and_redrive_dead_letters(
+    live_content_app: LiveApp,
+    engine: AsyncEngine,
+    contexts: tuple[BrowserContext, BrowserContext],
+) -> None:
+    live = live_content_app
+    await seed(engine, live)
+    async with unit_of_work(create_sessionmaker(engine)) as session:
+        data = StaffCreate(
+            username="vera", display_name="vera", password=PASSWORD, role=Role.VIEWER
+        )
+        await ops_service.create_staff(
+            session, actor=ops_service.CLI_PRINCIPAL, data=data, now=live.app.state.clock.now()
+        )
+        rule = await content_service.create_keyword_reply(
+            session, keyword="费率", reply_text=OLD_REPLY
+        )
+        rule_id = rule.id
+
+    def fan_sees(expected: str) -> Callable[[], Awaitable[bool]]:
+        async def check() -> bool:
+            return await fan_says(live, FANS[0], "费率") == expected
+
+        return check
+
+    await eventually(fan_sees(OLD_REPLY), "the seeded keyword reply")
+
+    # The operator edits the reply in the console; a bad edit is explained inline.
+    operator = await sign_in(contexts[0], live, "olivia")
+    await operator.goto(f"{live.url}/console/account")
+    await expect(operator.locator("body")).to_have_attribute("data-ready", "account")
+    await operator.click(f'[data-edit-reply="{rule_id}"]')
+    await expect(operator.locator("#kw-form-title")).to_have_text(f"Edit keyword reply #{rule_id}")
+    await operator.fill("#kw-reply", NEW_REPLY)
+    await operator.click("#kw-save")
+    await expect(operator.locator(f'[data-reply-text="{rule_id}"]')).to_have_text(NEW_REPLY[:40])
+    await operator.click(f'[data-edit-reply="{rule_id}"]')
+    await operator.fill("#kw-keyword", "(")
+    await operator.select_option("#kw-match", "regex")
+    await operator.click("#kw-save")
+    await expect(operator.locator("#kw-error")).to_contain_text("invalid regular expression")
+    await screenshot(operator, "ops-keyword-replies")
+    await eventually(fan_sees(NEW_REPLY), "the fan to get the edited reply")
+
+    # Dead letters: listed from PostgreSQL, re-driven one by one and then all at once.
+    dead = await dead_letter_two_broadcasts(engine, live)
+    await operator.goto(f"{live.url}/console/pushes")
+    await expect(operator.locator("body")).to_have_attribute("data-ready", "pushes")
+    await expect(operator.locator("#dead-count")).to_have_text("2")
+    await expect(operator.locator("tr[data-dead]")).to_have_count(2)
+    await expect(operator.locator(f'tr[data-dead="{dead[0]}"]')).to_contain_text("40037")
+    await screenshot(operator, "ops-dead-letters")
+
+    viewer = await sign_in(contexts[1], live, "vera")
+    await viewer.goto(f"{live.url}/console/pushes")
+    await expect(viewer.locator("tr[data-dead]")).to_have_count(2)
+    await expect(viewer.locator("[data-redrive]")).to_have_count(0)
+    await expect(viewer.locator("#redrive")).to_be_disabled()
+    await viewer.goto(f"{live.url}/console/account")
+    await expect(viewer.locator("body")).to_have_attribute("data-ready", "account")
+    await expect(viewer.locator(f'[data-reply="{rule_id}"]')).to_be_visible()
+    await expect(viewer.locator("#kw-form, [data-edit-reply], #art-form")).to_have_count(0)
+
+    await operator.click(f'[data-redrive="{dead[0]}"]')
+    await expect(operator.locator("tr[data-dead]")).to_have_count(1)
+    await operator.click("#redrive")
+    await expect(operator.locator("#no-dead-letters")).to_be_visible()
+
+    async def both_sent() -> bool:
+        return all(s in ("sent", "delivered") for s in (await statuses(engine)).values())
+
+    await eventually(both_sent, "the re-driven sends to reach WeChat")
+    async with httpx.AsyncClient(base_url=live.url + "/_sim/wechat", timeout=10) as sim:
+        for openid in FANS:
+            inbox = (await sim.get(f"/inbox/{openid}")).json()["messages"]
+            assert any(
+                "新股申购提醒" in str(m["payload"]) for m in inbox if m["kind"] == "template"
+            )

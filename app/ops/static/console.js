@@ -28,7 +28,8 @@
     f.classList.add("show");
     setTimeout(() => f.classList.remove("show"), 3500);
   }
-  async function api(method, path, body) {
+  // opts.quiet: the caller shows the error itself (inline, next to a form) instead of a flash.
+  async function api(method, path, body, opts) {
     const headers = { Accept: "application/json" };
     if (method !== "GET") headers["X-CSRF-Token"] = me ? me.csrf_token : "";
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -40,8 +41,11 @@
     const data = r.status === 204 ? null : await r.json().catch(() => null);
     if (!r.ok) {
       const detail = (data && (data.detail || data.error)) || ("HTTP " + r.status);
-      flash(detail);
-      throw new Error(detail);
+      if (!(opts && opts.quiet)) flash(detail);
+      const err = new Error(detail);
+      err.status = r.status;
+      err.data = data;
+      throw err;
     }
     return data;
   }
@@ -170,6 +174,25 @@
     clearTimeout(pollTimer);
     if (d.status === "sent" && d.progress && !finished(d.progress)) pollTimer = setTimeout(() => showDraft(id), 1500);
   }
+  // Dead letters come from PostgreSQL (failed sends the worker dead-lettered), so the list
+  // survives Redis losing its own; re-drive one after fixing its cause, or all of them.
+  function deadLetterPanel(dead, redriveAll) {
+    const rows = dead.items.map((d) => el("tr", { "data-dead": d.delivery_id },
+      el("td", {}, d.delivery_id), el("td", {}, "#" + d.alert_id + " " + d.alert_type), el("td", {}, d.openid_masked),
+      el("td", {}, d.template_id), el("td", {}, d.errcode ?? "—"), el("td", {}, d.error || ""), el("td", {}, d.attempts),
+      el("td", {}, fmt(d.failed_at)),
+      el("td", {}, can("operator") ? el("button", { type: "button", class: "secondary", "data-redrive": d.delivery_id, onclick: async () => {
+        await api("POST", "/dead-letters/" + d.delivery_id + "/redrive", {});
+        flash("Delivery #" + d.delivery_id + " re-driven");
+        await pushes();
+      } }, "Re-drive") : null)));
+    const redisNote = dead.redis_list === null ? "Redis unavailable" : dead.redis_list + " on the worker's Redis list (also holds deferred customer-service replies)";
+    return el("div", { class: "panel", id: "dead-letters" },
+      el("h3", {}, "Dead letters: ", el("b", { id: "dead-count" }, dead.dead_letters)),
+      dead.items.length ? table(["delivery", "alert", "fan", "template", "errcode", "error", "attempts", "failed at", ""], rows)
+        : el("p", { class: "muted", id: "no-dead-letters" }, "No dead letters."),
+      el("div", { class: "row" }, redriveAll, el("span", { class: "muted" }, redisNote)));
+  }
   const finished = (p) => ["pending", "queued", "sending", "sent"].every((s) => !p[s]);
   function progressView(p) {
     const total = Object.values(p).reduce((a, b) => a + b, 0) || 1;
@@ -184,7 +207,7 @@
       const r = await api("POST", "/dead-letters/redrive", {});
       flash(r.redriven + " dead letters re-driven");
       await pushes();
-    } }, "Re-drive dead letters");
+    } }, "Re-drive all");
     main.replaceChildren(el("h2", {}, "Pushes"), pushForm(),
       el("div", { class: "panel" }, el("h3", {}, "Drafts"),
         table(["#", "title", "target", "status", "author", "created"], drafts.map((d) =>
@@ -192,7 +215,7 @@
             el("td", {}, d.id), el("td", {}, d.title), el("td", {}, d.target_label), el("td", {}, status(d.status)),
             el("td", {}, d.created_by_name), el("td", {}, fmt(d.created_at)))))),
       el("div", { class: "panel", id: "draft-detail" }, el("p", { class: "muted" }, "Select a draft to preview it.")),
-      el("div", { class: "panel row" }, el("span", {}, "Dead letters: ", el("b", { id: "dead-count" }, dead.dead_letters)), redrive));
+      deadLetterPanel(dead, redrive));
     if (selected) await showDraft(selected);
     document.body.dataset.ready = "pushes";
   }
@@ -278,8 +301,6 @@
       return el("tr", {}, el("td", {}, r.id), el("td", {}, "v" + r.subject.menu_version), el("td", {}, status(r.status)), el("td", {}, r.created_by_name), el("td", {}, r.decided_by_name || "—"), act);
     });
     const campaigns = await campaignPanels();
-    const replies = await api("GET", "/content/keyword-replies?limit=50").catch(() => []);
-    const articles = await api("GET", "/content/articles?limit=20").catch(() => []);
     main.replaceChildren(el("h2", {}, "Account"),
       el("div", { class: "panel" }, el("h3", {}, "Menu editor" + (latest ? " (from version " + latest.version + ", " + latest.status + ")" : "")),
         el("div", { class: "grid2" },
@@ -288,15 +309,151 @@
             el("div", { class: "phone-body" }), el("div", { class: "phone-menu", id: "menu-phone-bar" })))),
       el("div", { class: "panel" }, el("h3", {}, "Menu publication requests (four-eyes)"),
         table(["#", "version", "status", "requested by", "decided by", ""], reqRows)),
-      el("div", { class: "grid2" },
-        el("div", { class: "panel" }, el("h3", {}, "Keyword replies"),
-          table(["keyword", "match", "reply", "active"], replies.map((r) => el("tr", {}, el("td", {}, r.keyword), el("td", {}, r.match_type), el("td", {}, (r.reply_text || "").slice(0, 40)), el("td", {}, r.is_active ? "yes" : "no"))))),
-        el("div", { class: "panel" }, el("h3", {}, "Articles"),
-          table(["title", "digest"], articles.map((a) => el("tr", {}, el("td", {}, a.title), el("td", {}, (a.digest || "").slice(0, 40))))))),
+      el("div", { class: "grid2", id: "content-panels" }),
       campaigns);
     menuTarget = "default";
     renderMenuEditor();
+    await renderContent();
     document.body.dataset.ready = "account";
+  }
+
+  // Keyword replies and articles: content's ops API. Operators create, edit and disable them
+  // (audited with before/after; no four-eyes); viewers see the tables only. Validation errors
+  // are shown inline under the form, as the API words them.
+  function problemText(err) {
+    const d = err.data;
+    if (d && Array.isArray(d.errors)) {
+      return d.errors.map((e) => e.loc.filter((p) => p !== "body").join(".") + ": " + e.msg).join("; ");
+    }
+    return err.message;
+  }
+  function toLocalInput(iso) {
+    if (!iso) return "";
+    const t = new Date(iso);
+    return new Date(t.getTime() - t.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  }
+  async function saveContent(path, id, payload, errorBox) {
+    errorBox.textContent = "";
+    try {
+      const saved = await api(id ? "PATCH" : "POST", path + (id ? "/" + id : ""), payload, { quiet: true });
+      flash((id ? "Saved #" : "Created #") + saved.id);
+      await renderContent();
+    } catch (err) {
+      errorBox.textContent = problemText(err);
+    }
+  }
+  function keywordPanel(replies, articles) {
+    const titles = Object.fromEntries(articles.map((a) => [a.id, a.title]));
+    const f = {
+      keyword: el("input", { id: "kw-keyword", maxlength: "200", placeholder: "exact keyword or regular expression" }),
+      match: el("select", { id: "kw-match" }, el("option", { value: "exact" }, "exact"), el("option", { value: "regex" }, "regex")),
+      reply: el("textarea", { id: "kw-reply", maxlength: "2000", placeholder: "reply text (may be empty with an article)" }),
+      article: el("select", { id: "kw-article" }, el("option", { value: "" }, "— no article card —"),
+        articles.map((a) => el("option", { value: String(a.id) }, a.title))),
+      priority: el("input", { id: "kw-priority", type: "number", min: "0", max: "10000", value: "100" }),
+      active: el("input", { id: "kw-active", type: "checkbox", checked: true }),
+    };
+    const error = el("p", { id: "kw-error", class: "error" });
+    const heading = el("h3", { id: "kw-form-title" }, "New keyword reply");
+    let editing = null;
+    const fill = (r) => {
+      editing = r ? r.id : null;
+      heading.textContent = r ? "Edit keyword reply #" + r.id : "New keyword reply";
+      f.keyword.value = r ? r.keyword : "";
+      f.match.value = r ? r.match_type : "exact";
+      f.reply.value = r ? r.reply_text : "";
+      f.article.value = r && r.article_id ? String(r.article_id) : "";
+      f.priority.value = r ? String(r.priority) : "100";
+      f.active.checked = r ? r.is_active : true;
+      error.textContent = "";
+    };
+    const form = el("form", { id: "kw-form" }, heading,
+      el("label", {}, "Keyword ", f.keyword), el("label", {}, "Match ", f.match), el("label", {}, "Reply ", f.reply),
+      el("label", {}, "Article card ", f.article), el("label", {}, "Priority (lower wins) ", f.priority),
+      el("label", {}, f.active, " active"), error,
+      el("div", { class: "row" }, el("button", { id: "kw-save", type: "submit" }, "Save"),
+        el("button", { type: "button", class: "secondary", onclick: () => fill(null) }, "New")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const payload = { keyword: f.keyword.value, match_type: f.match.value, reply_text: f.reply.value,
+        article_id: f.article.value ? Number(f.article.value) : null,
+        priority: f.priority.value === "" ? null : Number(f.priority.value), is_active: f.active.checked };
+      await saveContent("/content/keyword-replies", editing, payload, error);
+    });
+    const toggle = async (r) => {
+      await api("PATCH", "/content/keyword-replies/" + r.id, { is_active: !r.is_active });
+      flash((r.is_active ? "Disabled #" : "Enabled #") + r.id);
+      await renderContent();
+    };
+    const rows = replies.map((r) => el("tr", { "data-reply": r.id },
+      el("td", {}, r.keyword), el("td", {}, r.match_type), el("td", { "data-reply-text": r.id }, (r.reply_text || "").slice(0, 40)),
+      el("td", {}, r.article_id ? titles[r.article_id] || "#" + r.article_id : "—"), el("td", {}, r.priority),
+      el("td", {}, r.is_active ? "yes" : "no"),
+      el("td", {}, can("operator") ? [
+        el("button", { type: "button", class: "secondary", "data-edit-reply": r.id, onclick: () => fill(r) }, "Edit"),
+        el("button", { type: "button", class: r.is_active ? "danger" : "secondary", "data-toggle-reply": r.id, onclick: () => toggle(r) }, r.is_active ? "Disable" : "Enable"),
+      ] : null)));
+    return el("div", { class: "panel", id: "keyword-replies" }, el("h3", {}, "Keyword replies"),
+      table(["keyword", "match", "reply", "article", "priority", "active", ""], rows),
+      can("operator") ? form : el("p", { class: "muted" }, "Read-only: operators edit keyword replies."));
+  }
+  function articlePanel(articles) {
+    const f = {
+      title: el("input", { id: "art-title", maxlength: "64" }),
+      digest: el("input", { id: "art-digest", maxlength: "120" }),
+      cover: el("input", { id: "art-cover", placeholder: "https://… (optional)" }),
+      link: el("input", { id: "art-link", placeholder: "https://…" }),
+      published: el("input", { id: "art-published", type: "datetime-local" }),
+      active: el("input", { id: "art-active", type: "checkbox", checked: true }),
+    };
+    const error = el("p", { id: "art-error", class: "error" });
+    const heading = el("h3", { id: "art-form-title" }, "New article");
+    let editing = null;
+    const fill = (a) => {
+      editing = a ? a.id : null;
+      heading.textContent = a ? "Edit article #" + a.id : "New article";
+      f.title.value = a ? a.title : "";
+      f.digest.value = a ? a.digest : "";
+      f.cover.value = a ? a.cover_url : "";
+      f.link.value = a ? a.link_url : "";
+      f.published.value = a ? toLocalInput(a.published_at) : "";
+      f.active.checked = a ? a.is_active : true;
+      error.textContent = "";
+    };
+    const form = el("form", { id: "art-form" }, heading,
+      el("label", {}, "Title ", f.title), el("label", {}, "Digest ", f.digest), el("label", {}, "Cover image ", f.cover),
+      el("label", {}, "Link ", f.link), el("label", {}, "Published at (empty: now) ", f.published),
+      el("label", {}, f.active, " active"), error,
+      el("div", { class: "row" }, el("button", { id: "art-save", type: "submit" }, "Save"),
+        el("button", { type: "button", class: "secondary", onclick: () => fill(null) }, "New")));
+    form.addEventListener("submit", async (e) => {
+      e.preventDefault();
+      const payload = { title: f.title.value, digest: f.digest.value, cover_url: f.cover.value, link_url: f.link.value, is_active: f.active.checked };
+      if (f.published.value) payload.published_at = new Date(f.published.value).toISOString();
+      await saveContent("/content/articles", editing, payload, error);
+    });
+    const toggle = async (a) => {
+      await api("PATCH", "/content/articles/" + a.id, { is_active: !a.is_active });
+      flash((a.is_active ? "Withdrew #" : "Restored #") + a.id);
+      await renderContent();
+    };
+    const rows = articles.map((a) => el("tr", { "data-article": a.id },
+      el("td", {}, a.title), el("td", {}, (a.digest || "").slice(0, 40)), el("td", {}, fmt(a.published_at)),
+      el("td", {}, a.is_active ? "yes" : "no"),
+      el("td", {}, can("operator") ? [
+        el("button", { type: "button", class: "secondary", "data-edit-article": a.id, onclick: () => fill(a) }, "Edit"),
+        el("button", { type: "button", class: a.is_active ? "danger" : "secondary", "data-toggle-article": a.id, onclick: () => toggle(a) }, a.is_active ? "Withdraw" : "Restore"),
+      ] : null)));
+    return el("div", { class: "panel", id: "articles" }, el("h3", {}, "Articles"),
+      table(["title", "digest", "published", "active", ""], rows),
+      can("operator") ? form : el("p", { class: "muted" }, "Read-only: operators edit articles."));
+  }
+  async function renderContent() {
+    const [replies, articles] = await Promise.all([
+      api("GET", "/content/keyword-replies?limit=200").catch(() => []),
+      api("GET", "/content/articles?limit=100").catch(() => []),
+    ]);
+    document.getElementById("content-panels").replaceChildren(keywordPanel(replies, articles), articlePanel(articles));
   }
 
   // Campaign channels with their QR codes, and the six-path conversion funnel (last 30 days).
