@@ -233,12 +233,12 @@ async def draw_for_fan(draws: lottery.Lottery, *, code: str, openid: str) -> Fan
             result = await draws.draw(code, openid)
         finally:
             await draws.redis.eval(RELEASE_LOCK, 1, lock_key, token)
+        return await _read(draws, result, code=code, openid=openid)
     except CampaignNotFoundError:
         raise CampaignPageNotFoundError() from None
     except RedisError as exc:
         log.warning("campaigns.h5.redis_failed", extra={"error": type(exc).__name__})
         raise DrawUnavailableError() from exc
-    return await _read(draws, result, code=code, openid=openid)
 
 
 def _answer(
@@ -259,12 +259,12 @@ async def _read(
     draws: lottery.Lottery, result: lottery.DrawResult, *, code: str, openid: str
 ) -> FanDrawRead:
     decision = result.decision
+    if decision == c.DrawDecisionKind.WON and result.status == c.AwardStatus.REVIEW:
+        return _answer(Outcome.REVIEW, result.message, can_draw=False, prize=result.prize)
     if decision == c.DrawDecisionKind.WON:
         async with draws.sessionmaker() as session:
             campaign = await CampaignRepository(session).get_by_code(code)
         payout = payout_rule(campaign) if campaign is not None else texts.PAYOUT_SOON
-        if result.status == c.AwardStatus.REVIEW:
-            return _answer(Outcome.REVIEW, result.message, can_draw=False, prize=result.prize)
         message = texts.WON_MESSAGE.format(prize=result.prize, payout=payout)
         return _answer(Outcome.WON, message, can_draw=False, prize=result.prize)
     if decision == c.DrawDecisionKind.LOST:
