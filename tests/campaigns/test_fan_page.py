@@ -7,14 +7,17 @@ import asyncio
 import base64
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
 
 from app.accounts import constants as ac
 from app.campaigns import constants as c
-from app.campaigns import links, texts
+from app.campaigns import links, participation, texts
 from app.campaigns.abuse import add_to_blacklist
+from app.campaigns.models import Campaign, PrizeAward
 from app.core.db import unit_of_work
 from app.core.redis import create_redis
 from app.ops.constants import Role
@@ -138,6 +141,16 @@ class TestCampaignPage:
         assert texts.STATUS_WON.format(prize="现金红包") in html
         assert "奖品将在确认您完成首笔交易24小时后发放。" in html
         assert 'id="draw" disabled' in html
+
+    @pytest.mark.parametrize("status", ["review", "payable", "paid", "void"])
+    async def test_a_winner_sees_where_the_award_stands(self, h5_app: FastAPI, status: str) -> None:
+        await create_around_now(h5_app)
+        async with fan_on_page(h5_app, FAN_A) as (client, headers):
+            await draw(client, headers)
+            async with unit_of_work(sessionmaker_of(h5_app)) as session:
+                await session.execute(update(PrizeAward).values(status=status))
+            html = (await client.get(f"{PAGE}/spring")).text
+        assert texts.AWARD_STATUS[status] in html
 
     async def test_a_loser_sees_the_draws_left_today(self, h5_app: FastAPI) -> None:
         await create_around_now(h5_app, win_probability="0")
@@ -487,3 +500,46 @@ class TestOpsLinksToThePage:
                 clicked.headers["location"].removeprefix(h5_app.state.settings.base_url),
             )
         assert "春季开户礼" in html
+
+
+def _campaign(**values: object) -> Campaign:
+    defaults: dict[str, object] = {
+        "eligibility": [],
+        "win_probability": Decimal(1),
+        "person_draws_per_day": 3,
+        "payout_after": None,
+        "payout_hold_hours": 0,
+    }
+    defaults.update(values)
+    return Campaign(**defaults)
+
+
+class TestWording:
+    @pytest.mark.parametrize(
+        ("values", "rule"),
+        [
+            ({}, "奖品将在中奖确认后发放"),
+            ({"payout_hold_hours": 48}, "奖品将在中奖48小时后发放"),
+            ({"payout_after": "account_opened"}, "奖品将在确认您开立证券账户后发放"),
+            (
+                {"payout_after": "first_trade", "payout_hold_hours": 24},
+                "奖品将在确认您完成首笔交易24小时后发放",
+            ),
+        ],
+    )
+    def test_payout_rule(self, values: dict[str, object], rule: str) -> None:
+        assert participation.payout_rule(_campaign(**values)) == rule
+
+    def test_odds_are_stated_when_not_every_draw_wins(self) -> None:
+        rules = participation.rules_of(_campaign(win_probability=Decimal("0.25")))
+        assert "每次抽奖的中奖机会为25%，奖品发完即止" in rules
+        assert texts.RULE_EVERYONE in rules
+
+    def test_every_rule_is_spelled_out(self) -> None:
+        rules = participation.rules_of(
+            _campaign(eligibility=["bound_customer", "account_opened_in_window", "first_trade"])
+        )
+        assert rules[0] == (
+            "参与条件：已在本公众号绑定证券账户的客户，且在活动期间内新开立证券账户，且已完成首笔交易"
+        )
+        assert texts.RULE_WHILE_STOCKS_LAST in rules
