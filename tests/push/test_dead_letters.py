@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-import pytest
+from datetime import UTC, datetime
+from pathlib import Path
 
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import create_engine
+from app.core.migrate import run_on_engine
 from app.push import service
 from app.push.constants import DEAD_LETTER_KEY
 from app.push.errors import DeliveryNotFoundError, NotADeadLetterError
+from app.push.models import Alert, Delivery, DeliveryEvent
 from app.push.worker import WorkerContext
 from tests.push.conftest import FakeWeChat, add_alert, api_error
 from tests.push.test_worker import drain, rows
@@ -122,3 +129,47 @@ class TestRedriveOne:
                 await service.redrive_dead_letter(session, sent, now=ctx.clock.now())
             with pytest.raises(DeliveryNotFoundError):
                 await service.redrive_dead_letter(session, 987654, now=ctx.clock.now())
+
+
+@pytest.mark.embedded
+async def test_the_same_queries_run_on_sqlite(tmp_path: Path) -> None:
+    """The embedded default (SQLite): list, count and re-drive one, as the worker leaves rows."""
+    lite = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'dead_letters.sqlite'}")
+    await run_on_engine(lite, "upgrade", "head")
+    at = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+    try:
+        async with AsyncSession(lite, expire_on_commit=False) as session:
+            alert = Alert(type="trade_fill", severity="transactional", payload={})
+            session.add(alert)
+            await session.flush()
+            ids = []
+            for openid, detail in (
+                ("o1", "retries exhausted: dead-lettered"),
+                ("o2", "permanent error"),
+            ):
+                row = Delivery(
+                    alert_id=alert.id, openid=openid, template_id="T", data={},
+                    severity="transactional", status="failed", attempts=1, failed_at=at,
+                )  # fmt: skip
+                session.add(row)
+                await session.flush()
+                session.add(
+                    DeliveryEvent(
+                        delivery_id=row.id,
+                        from_status="sending",
+                        to_status="failed",
+                        detail=detail,
+                        at=at,
+                    )
+                )
+                ids.append(row.id)
+            await session.commit()
+
+            page = await service.list_dead_letters(session)
+            assert (page.total, [i.delivery_id for i in page.items]) == (1, [ids[0]])
+            assert page.items[0].failed_at == at
+            await service.redrive_dead_letter(session, ids[0], now=at)
+            await session.commit()
+            assert await service.count_dead_letters(session) == 0
+    finally:
+        await lite.dispose()
