@@ -60,4 +60,6 @@ H5_PREFIX = "/h5/account"
 #: Per-fan cache: short, so figures are never older than this; the reply shows the time.
 CACHE_TTL_S = 30
 CACHE_PREFIX = "account_center:v1"
+#: Fans whose default account this process remembers, to prefetch their cache entries.
+HINTS_MAX = 100_000
 NEWS_PREVIEW_ROWS = 3

@@ -15,7 +15,7 @@ from app.account_center.constants import (
     TEXT_COMMANDS,
     QueryKind,
 )
-from app.webhook.service import Handler, WebhookContext, WeChatRouter
+from app.webhook.service import Handler, Prefetch, WebhookContext, WeChatRouter
 from app.wechat.messages import InboundMessage
 from app.wechat.replies import Reply
 
@@ -27,11 +27,26 @@ ANSWERED = (
 )
 
 
+def deps_of(ctx: WebhookContext) -> service.QueryDeps:
+    return service.QueryDeps(
+        gateway=ctx.state.brokerage, redis=ctx.redis, clock=ctx.clock, prefetched=ctx.prefetched
+    )
+
+
+def prefetch(*kinds: QueryKind) -> Prefetch:
+    """The keys the webhook reads with its dedupe claim, so a warm click makes no round trip."""
+
+    def keys(msg: InboundMessage) -> list[str]:
+        return service.prefetch_keys(msg.openid, kinds)
+
+    return keys
+
+
 def query_handler(kind: QueryKind) -> Handler:
     """A handler answering one query for the fan who sent the message."""
 
     async def answer(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
-        deps = service.QueryDeps(gateway=ctx.state.brokerage, redis=ctx.redis, clock=ctx.clock)
+        deps = deps_of(ctx)
         try:
             result = await service.run_query(
                 ctx.sessionmaker, kind=kind, openid=msg.openid, deps=deps
@@ -46,7 +61,7 @@ def query_handler(kind: QueryKind) -> Handler:
 
 async def answer_overview(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
     """账户总览: assets (+ debt for a margin account)."""
-    deps = service.QueryDeps(gateway=ctx.state.brokerage, redis=ctx.redis, clock=ctx.clock)
+    deps = deps_of(ctx)
     try:
         result = await service.run_overview(ctx.sessionmaker, openid=msg.openid, deps=deps)
     except ANSWERED as exc:
@@ -57,11 +72,13 @@ async def answer_overview(ctx: WebhookContext, msg: InboundMessage) -> Reply | N
 def register(router: WeChatRouter) -> None:
     """CLICK keys of the account menu and the matching text commands."""
     interim = texts.QUERYING
-    router.event("click", key=OVERVIEW_KEY, interim=interim)(answer_overview)
+    overview = prefetch(QueryKind.ASSETS, QueryKind.LIABILITIES)
+    router.event("click", key=OVERVIEW_KEY, interim=interim, prefetch=overview)(answer_overview)
     for word in OVERVIEW_WORDS:
-        router.text(word, interim=interim)(answer_overview)
+        router.text(word, interim=interim, prefetch=overview)(answer_overview)
     handlers = {kind: query_handler(kind) for kind in QueryKind}
+    keys = {kind: prefetch(kind) for kind in QueryKind}
     for key, kind in MENU_KEYS.items():
-        router.event("click", key=key, interim=interim)(handlers[kind])
+        router.event("click", key=key, interim=interim, prefetch=keys[kind])(handlers[kind])
     for word, kind in TEXT_COMMANDS.items():
-        router.text(word, interim=interim)(handlers[kind])
+        router.text(word, interim=interim, prefetch=keys[kind])(handlers[kind])

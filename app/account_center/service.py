@@ -8,7 +8,7 @@ another fan's account: a foreign binding id is simply not found.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from pydantic import TypeAdapter
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.account_center import errors
-from app.account_center.cache import Cached, FanCache, cache_key
+from app.account_center.cache import Cached, DefaultAccountHints, FanCache, cache_key
 from app.account_center.constants import CACHE_TTL_S, QueryKind
 from app.accounts import errors as accounts_errors
 from app.accounts import service as accounts_service
@@ -81,12 +81,30 @@ class QueryResult:
 
 @dataclass(frozen=True, slots=True)
 class QueryDeps:
-    """What a query needs besides the database: the counter, Redis and the clock."""
+    """What a query needs besides the database: the counter, Redis and the clock.
+
+    `prefetched`: Redis values already read for this query (see `prefetch_keys`).
+    """
 
     gateway: BrokerageGateway
     redis: Redis
     clock: Clock
     cache_ttl_s: int = CACHE_TTL_S
+    prefetched: Mapping[str, bytes | None] | None = None
+
+
+# Which account each fan's menu queries ran on last, so the webhook can prefetch its entries.
+HINTS = DefaultAccountHints()
+
+
+def prefetch_keys(openid: str, kinds: Sequence[QueryKind]) -> list[str]:
+    """The Redis keys a menu query for `openid` reads: the fan's binding cache, and the counter
+    cache entries of the account the fan's queries last ran on (when this process knows it)."""
+    keys = list(accounts_service.binding_cache_keys(openid))
+    account_id = HINTS.get(openid)
+    if account_id is not None:
+        keys += [cache_key(kind, openid=openid, account_id=account_id) for kind in kinds]
+    return keys
 
 
 async def resolve_binding(
@@ -120,7 +138,7 @@ async def fetch(
     call, adapter = FETCHERS[kind]
     cache = FanCache(deps.redis, deps.cache_ttl_s, deps.clock)
     key = cache_key(kind, openid=openid, account_id=binding.account_id)
-    hit = await cache.get(key, adapter)
+    hit = await cache.get(key, adapter, deps.prefetched)
     if hit is not None:
         return hit.data, hit.fetched_at, True
     try:
@@ -151,8 +169,12 @@ async def run_query(
 ) -> QueryResult:
     """Resolve the fan's binding (no transaction held over the counter call), then fetch."""
     # The fan's own bindings, from the per-fan binding cache (PostgreSQL on a miss).
-    bindings = await accounts_service.list_bindings_cached(sessionmaker, deps.redis, openid=openid)
+    bindings = await accounts_service.list_bindings_cached(
+        sessionmaker, deps.redis, openid=openid, prefetched=deps.prefetched
+    )
     binding, count = choose_binding(bindings, binding_id=binding_id)
+    if binding_id is None:
+        HINTS.remember(openid, binding.account_id)
     data, fetched_at, cached = await fetch(kind, openid=openid, binding=binding, deps=deps)
     return QueryResult(kind, binding, count, data, fetched_at, cached)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 import orjson
@@ -38,6 +39,11 @@ def entry_key(openid: str) -> str:
 
 def generation_key(openid: str) -> str:
     return f"{BINDING_CACHE_PREFIX}:gen:{_digest(openid)}"
+
+
+def cache_keys(openid: str) -> tuple[str, str]:
+    """(generation, list): read together, as one MGET or one script, never one at a time."""
+    return generation_key(openid), entry_key(openid)
 
 
 def _encode(generation: int, bindings: list[BindingRead]) -> bytes:
@@ -88,12 +94,24 @@ class BindingCache:
         self.redis = redis
         self.ttl_s = ttl_s
 
-    async def lookup(self, openid: str) -> tuple[list[BindingRead] | None, int | None]:
-        """The cached list when current; the generation to store under (None: Redis down)."""
-        try:
-            raw_gen, raw_entry = await self.redis.mget(generation_key(openid), entry_key(openid))
-        except RedisError:
-            return None, None
+    async def lookup(
+        self, openid: str, prefetched: Mapping[str, bytes | None] | None = None
+    ) -> tuple[list[BindingRead] | None, int | None]:
+        """The cached list when current; the generation to store under (None: Redis down).
+
+        `prefetched` may hold both keys' values read earlier in one atomic step (the webhook
+        reads them with its dedupe claim); otherwise they are read here with one MGET.
+        """
+        gen_key, list_key = cache_keys(openid)
+        raw_gen: bytes | str | None
+        raw_entry: bytes | str | None
+        if prefetched is not None and gen_key in prefetched and list_key in prefetched:
+            raw_gen, raw_entry = prefetched[gen_key], prefetched[list_key]
+        else:
+            try:
+                raw_gen, raw_entry = await self.redis.mget(gen_key, list_key)
+            except RedisError:
+                return None, None
         try:
             generation = int(raw_gen) if raw_gen is not None else 0
         except ValueError:

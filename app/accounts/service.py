@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import constants as c
 from app.accounts import errors, signing, texts
-from app.accounts.binding_cache import BindingCache, invalidate_bindings
+from app.accounts.binding_cache import BindingCache, cache_keys, invalidate_bindings
 from app.accounts.models import AccountBinding, BindingAttempt
 from app.accounts.ratelimit import RateLimiter
 from app.accounts.repository import AttemptRepository, BindingRepository, bound_openids_stmt
@@ -459,12 +459,24 @@ async def list_bindings(session: AsyncSession, *, openid: str) -> list[BindingRe
     return [_read(b) for b in await BindingRepository(session).list_active_by_openid(openid)]
 
 
+def binding_cache_keys(openid: str) -> tuple[str, ...]:
+    """The Redis keys `list_bindings_cached` reads, for a caller that prefetches them."""
+    return cache_keys(openid)
+
+
 async def list_bindings_cached(
-    sessionmaker: async_sessionmaker[AsyncSession], redis: Redis, *, openid: str
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    *,
+    openid: str,
+    prefetched: Mapping[str, bytes | None] | None = None,
 ) -> list[BindingRead]:
-    """`list_bindings` through the per-fan binding cache (the account center's hot path)."""
+    """`list_bindings` through the per-fan binding cache (the account center's hot path).
+
+    `prefetched`: values of `binding_cache_keys(openid)` already read (saves the MGET).
+    """
     cache = BindingCache(redis)
-    cached, generation = await cache.lookup(openid)
+    cached, generation = await cache.lookup(openid, prefetched)
     if cached is not None:
         return cached
     async with sessionmaker() as session:

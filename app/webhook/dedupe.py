@@ -9,12 +9,18 @@ one EVALSHA runs the whole batch of SETs in Redis. Profiling under wrk showed re
 per-command pipeline work (retry wrapper, packing, parsing one reply per command) as the largest
 cost of the webhook; one script call packs and parses once per batch. The keys carry one hash
 tag, so a batch stays in one slot on Redis Cluster.
+
+A claim may also read keys (a route's prefetch: e.g. the account center's per-fan caches) in the
+same script, so a cache-hit handler needs no round trip of its own. Those keys live in other
+slots: on Redis Cluster prefetching would need the keys under the same hash tag (we run a single
+Redis; `WeChatRouter` routes without prefetch keep the batch in one slot).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,20 +35,36 @@ PENDING = b"\x00"
 DONE = b"="
 _POLL_FIRST_S = 0.02
 _POLL_MAX_S = 0.2
-# ARGV = ttl, then (nx flag, value) per key; returns 1 where the SET happened, else 0.
+# ARGV = ttl, then (nx flag, value, number of reads) per command; KEYS = per command its key,
+# then the keys to read. Per command: 0 where the SET did not happen, 1 where it did, or
+# {1, values...} where it did and reads were asked for (the route's prefetch, read only by the
+# attempt that owns the delivery).
 _SET_MANY = """
+local unpack = table.unpack or unpack
 local out = {}
-for i = 1, #KEYS do
+local k = 1
+for i = 1, (#ARGV - 1) / 3 do
+  local nx, value, reads = ARGV[3 * i - 1], ARGV[3 * i], tonumber(ARGV[3 * i + 1])
   local ok
-  if ARGV[2 * i] == '1' then
-    ok = redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'NX', 'EX', ARGV[1])
+  if nx == '1' then
+    ok = redis.call('SET', KEYS[k], value, 'NX', 'EX', ARGV[1])
   else
-    ok = redis.call('SET', KEYS[i], ARGV[2 * i + 1], 'EX', ARGV[1])
+    ok = redis.call('SET', KEYS[k], value, 'EX', ARGV[1])
   end
-  out[i] = ok and 1 or 0
+  if not ok then
+    out[i] = 0
+  elseif reads > 0 then
+    local values = redis.call('MGET', unpack(KEYS, k + 1, k + reads))
+    table.insert(values, 1, 1)
+    out[i] = values
+  else
+    out[i] = 1
+  end
+  k = k + 1 + reads
 end
 return out
 """
+NO_READS: list[bytes | None] = []
 
 
 @dataclass(slots=True)
@@ -51,6 +73,7 @@ class _SetCommand:
     value: bytes
     nx: bool
     future: asyncio.Future[Any] | None  # None: nobody waits (the reply store)
+    reads: Sequence[str] = ()
 
 
 class SetBatcher:
@@ -65,9 +88,17 @@ class SetBatcher:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def set_nx(self, key: str, value: bytes) -> bool:
+        owned, _ = await self.set_nx_reading(key, value, ())
+        return owned
+
+    async def set_nx_reading(
+        self, key: str, value: bytes, reads: Sequence[str]
+    ) -> tuple[bool, list[bytes | None]]:
+        """SET NX, and when it happened the values of `reads` (None: missing), in one trip."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._enqueue(_SetCommand(key, value, True, future))
-        return bool(await future)
+        self._enqueue(_SetCommand(key, value, True, future, reads))
+        result: tuple[bool, list[bytes | None]] = await future
+        return result
 
     def set_later(self, key: str, value: bytes) -> None:
         """Fire and forget: a lost store only means retries answer `success`."""
@@ -84,6 +115,7 @@ class SetBatcher:
     async def _flush(self) -> None:
         batch, self._queue = self._queue, []
         self._flush_scheduled = False
+        results: list[tuple[bool, list[bytes | None]]] | list[RedisError]
         try:
             results = await self._execute(batch)
         except RedisError as exc:
@@ -97,20 +129,28 @@ class SetBatcher:
             else:
                 command.future.set_result(result)
 
-    async def _execute(self, batch: list[_SetCommand]) -> list[Any]:
-        if len(batch) == 1:  # a pipeline costs more than a plain command for one
+    async def _execute(self, batch: list[_SetCommand]) -> list[tuple[bool, list[bytes | None]]]:
+        if len(batch) == 1 and not batch[0].reads:  # a script costs more than one plain SET
             only = batch[0]
-            return [await self._redis.set(only.key, only.value, nx=only.nx, ex=self._ttl_s)]
+            done = await self._redis.set(only.key, only.value, nx=only.nx, ex=self._ttl_s)
+            return [(bool(done), NO_READS)]
         args: list[Any] = [self._ttl_s]
+        keys: list[str] = []
         for command in batch:
-            args += [b"1" if command.nx else b"0", command.value]
-        keys = [command.key for command in batch]
-        return [bool(done) for done in await self._set_many(keys=keys, args=args)]
+            args += [b"1" if command.nx else b"0", command.value, len(command.reads)]
+            keys += [command.key, *command.reads]
+        return [_outcome(raw) for raw in await self._set_many(keys=keys, args=args)]
 
     async def drain(self) -> None:
         """Wait for queued stores (shutdown, tests)."""
         while self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _outcome(raw: Any) -> tuple[bool, list[bytes | None]]:
+    if isinstance(raw, list):  # {1, values...}: set, with the values read after it
+        return True, raw[1:]
+    return bool(raw), NO_READS
 
 
 class DedupeStore:
@@ -128,20 +168,30 @@ class DedupeStore:
 
         Redis trouble fails open (handle it): a rare double reply beats dropping a message.
         """
+        owned, _ = await self.claim_reading(key, ())
+        return owned
+
+    async def claim_reading(
+        self, key: str, reads: Sequence[str]
+    ) -> tuple[bool, dict[str, bytes | None]]:
+        """`claim`, plus the values of `reads` for the owner, read in the claim's round trip.
+
+        A key absent from the mapping was not read (Redis trouble): the handler reads it itself.
+        """
         if key in self._inflight:
-            return False
+            return False, {}
         future: asyncio.Future[bytes | None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            owned = await self._batcher.set_nx(KEY_PREFIX + key, PENDING)
+            owned, values = await self._batcher.set_nx_reading(KEY_PREFIX + key, PENDING, reads)
         except RedisError:
             log.warning("webhook.dedupe.redis_unavailable", exc_info=True)
-            owned = True
+            owned, values = True, NO_READS
         if not owned:
             # Someone in another instance owns it; local waiters fall back to polling Redis.
             del self._inflight[key]
             future.set_result(None)
-        return owned
+        return owned, dict(zip(reads, values, strict=False))
 
     def store_reply(self, key: str, reply: bytes) -> None:
         """Publish the owner's plain reply (b"" = `success`) to every retry, local or remote.

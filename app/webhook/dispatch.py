@@ -11,8 +11,9 @@ Precedence, most specific first (documented in docs/webhook.md):
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,10 +36,16 @@ class WebhookContext:
     state: Any
     match: re.Match[str] | None = None
     route: str = ""
+    # Values of the route's prefetch keys, read with the dedupe claim (None: key missing).
+    prefetched: Mapping[str, bytes | None] = field(default_factory=dict)
 
 
 Handler = Callable[[WebhookContext, InboundMessage], Awaitable[Reply | None]]
 Middleware = Callable[[WebhookContext, InboundMessage, Handler], Awaitable[Reply | None]]
+# The Redis keys a route's handler is going to read for a message; the webhook reads them in the
+# dedupe claim's round trip and hands the values over in `WebhookContext.prefetched`.
+Prefetch = Callable[[InboundMessage], Sequence[str]]
+NO_PREFETCH: Mapping[str, bytes | None] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +59,15 @@ class Route:
     # Passive text answered at the budget deadline when the handler overruns ("正在查询…");
     # None answers `success`. Either way the handler's reply follows as a CS message.
     interim: str | None = None
+    # Redis keys read with the dedupe claim, so a cache-hit handler needs no round trip of its own.
+    prefetch: Prefetch | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RouteOptions:
+    inline: bool = False
+    interim: str | None = None
+    prefetch: Prefetch | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +126,14 @@ class WeChatRouter:
         middleware: Sequence[Middleware] = (),
         inline: bool = False,
         interim: str | None = None,
+        prefetch: Prefetch | None = None,
     ) -> Callable[[Handler], Handler]:
         """Any message of one MsgType (`text`, `image`, `location`, ...)."""
         key = msg_type.strip().lower()
         return self._decorator(
-            lambda r: self._put(self._types, key, r), middleware, inline, interim
+            lambda r: self._put(self._types, key, r),
+            middleware,
+            RouteOptions(inline, interim, prefetch),
         )
 
     def event(
@@ -127,6 +146,7 @@ class WeChatRouter:
         middleware: Sequence[Middleware] = (),
         inline: bool = False,
         interim: str | None = None,
+        prefetch: Prefetch | None = None,
     ) -> Callable[[Handler], Handler]:
         """An event (case-insensitive), optionally narrowed by its EventKey.
 
@@ -140,28 +160,30 @@ class WeChatRouter:
             return self._decorator(
                 lambda r: self._put(self._key_exact, (name, exact_key), r),
                 middleware,
-                inline,
-                interim,
+                RouteOptions(inline, interim, prefetch),
             )
         if key_prefix is not None:
             if not key_prefix:
                 raise ValueError("key_prefix must not be empty")
             prefix = key_prefix
             return self._decorator(
-                lambda r: self._add_prefix(name, prefix, r), middleware, inline, interim
+                lambda r: self._add_prefix(name, prefix, r),
+                middleware,
+                RouteOptions(inline, interim, prefetch),
             )
         if key_regex is not None:
             pattern = re.compile(key_regex)
             return self._decorator(
                 lambda r: self._regex.append(_RegexRoute(r, pattern, name)),
                 middleware,
-                inline,
-                interim,
+                RouteOptions(inline, interim, prefetch),
             )
         if not name:
             raise ValueError("event() needs an event name or a key matcher")
         return self._decorator(
-            lambda r: self._put(self._events, name, r), middleware, inline, interim
+            lambda r: self._put(self._events, name, r),
+            middleware,
+            RouteOptions(inline, interim, prefetch),
         )
 
     def text(
@@ -173,6 +195,7 @@ class WeChatRouter:
         middleware: Sequence[Middleware] = (),
         inline: bool = False,
         interim: str | None = None,
+        prefetch: Prefetch | None = None,
     ) -> Callable[[Handler], Handler]:
         """Text messages: `exact` (trimmed, case-insensitive) or `regex` (`re.search`)."""
         if (exact is None) == (regex is None):
@@ -182,14 +205,15 @@ class WeChatRouter:
             if not text:
                 raise ValueError("exact text must not be blank")
             return self._decorator(
-                lambda r: self._put(self._text_exact, text, r), middleware, inline, interim
+                lambda r: self._put(self._text_exact, text, r),
+                middleware,
+                RouteOptions(inline, interim, prefetch),
             )
         pattern = re.compile(regex or "", flags)
         return self._decorator(
             lambda r: self._regex.append(_RegexRoute(r, pattern, None)),
             middleware,
-            inline,
-            interim,
+            RouteOptions(inline, interim, prefetch),
         )
 
     def default(
@@ -199,6 +223,7 @@ class WeChatRouter:
         middleware: Sequence[Middleware] = (),
         inline: bool = False,
         interim: str | None = None,
+        prefetch: Prefetch | None = None,
     ) -> Any:
         """The handler for anything no route matched (usable bare or as `@router.default()`)."""
 
@@ -207,7 +232,7 @@ class WeChatRouter:
                 raise ValueError(f"default handler already set ({self._default.name})")
             self._default = route
 
-        decorate = self._decorator(set_default, middleware, inline, interim)
+        decorate = self._decorator(set_default, middleware, RouteOptions(inline, interim, prefetch))
         return decorate(handler) if handler is not None else decorate
 
     # -- dispatch ----------------------------------------------------------------------------
@@ -237,12 +262,22 @@ class WeChatRouter:
         route = resolution.route
         return route.inline and not route.middleware and not self.middleware
 
+    def prefetch_keys(self, resolution: Resolution | None, msg: InboundMessage) -> Sequence[str]:
+        """The Redis keys the resolved route wants read with the dedupe claim (often none)."""
+        if resolution is None or resolution.route.prefetch is None:
+            return ()
+        return resolution.route.prefetch(msg)
+
     async def run(
-        self, resolution: Resolution, ctx: WebhookContext, msg: InboundMessage
+        self,
+        resolution: Resolution,
+        ctx: WebhookContext,
+        msg: InboundMessage,
+        prefetched: Mapping[str, bytes | None] = NO_PREFETCH,
     ) -> Reply | None:
         """Run a resolved route through the router's and the route's middleware."""
         route = resolution.route
-        ctx = replace(ctx, match=resolution.match, route=route.name)
+        ctx = replace(ctx, match=resolution.match, route=route.name, prefetched=prefetched)
         chain = (*self.middleware, *route.middleware)
         return await _call_chain(chain, route.handler, ctx, msg)
 
@@ -275,17 +310,23 @@ class WeChatRouter:
     # -- helpers -------------------------------------------------------------------------------
 
     def _decorator(
-        self,
-        add: Callable[[Route], None],
-        middleware: Sequence[Middleware],
-        inline: bool,
-        interim: str | None,
+        self, add: Callable[[Route], None], middleware: Sequence[Middleware], options: RouteOptions
     ) -> Callable[[Handler], Handler]:
-        if interim is not None and not interim.strip():
+        if options.interim is not None and not options.interim.strip():
             raise ValueError("interim text must not be blank")
 
         def decorate(handler: Handler) -> Handler:
-            add(Route(_handler_name(handler), handler, tuple(middleware), inline, interim))
+            name = _handler_name(handler)
+            add(
+                Route(
+                    name,
+                    handler,
+                    tuple(middleware),
+                    options.inline,
+                    options.interim,
+                    options.prefetch,
+                )
+            )
             return handler
 
         return decorate

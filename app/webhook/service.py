@@ -19,9 +19,10 @@ from app.core.security import mask_openid
 from app.core.time import Clock
 from app.webhook import constants as c
 from app.webhook.dedupe import DedupeStore
+from app.webhook.dispatch import NO_PREFETCH, Resolution
 from app.webhook.dispatch import Handler as Handler
 from app.webhook.dispatch import Middleware as Middleware
-from app.webhook.dispatch import Resolution
+from app.webhook.dispatch import Prefetch as Prefetch
 from app.webhook.dispatch import WebhookContext as WebhookContext
 from app.webhook.dispatch import WeChatRouter as WeChatRouter
 from app.webhook.recorder import EventRecorder
@@ -105,14 +106,17 @@ class WebhookService:
         """Open, dedupe, dispatch and render one authenticated callback."""
         msg = self.verifier.open(credentials, body)
         key = msg.dedupe_key
-        if not await self.dedupe.claim(key):
+        resolution = self.router.resolve(msg)  # CPU only: the claim can carry its prefetch
+        reads = self.router.prefetch_keys(resolution, msg)
+        owned, prefetched = await self.dedupe.claim_reading(key, reads)
+        if not owned:
             WEBHOOK_OUTCOMES.labels("duplicate").inc()
             shared = await self.dedupe.wait_for_reply(key, self._budget_s + c.RETRY_WAIT_GRACE_S)
             return self._answer(credentials, shared or b"")
         self.recorder.record(record_of(msg, self._clock.now()))
         xml = b""
         try:
-            reply = await self._run_within_budget(msg)
+            reply = await self._run_within_budget(msg, resolution, prefetched)
             if reply is not None:
                 now = int(self._clock.timestamp())
                 rendered = reply.render(
@@ -135,14 +139,18 @@ class WebhookService:
 
     # -- steps ---------------------------------------------------------------------------------
 
-    async def _run_within_budget(self, msg: InboundMessage) -> Reply | None:
-        resolution = self.router.resolve(msg)
+    async def _run_within_budget(
+        self,
+        msg: InboundMessage,
+        resolution: Resolution | None,
+        prefetched: Mapping[str, bytes | None] = NO_PREFETCH,
+    ) -> Reply | None:
         if resolution is None:
             log.info("webhook.unrouted", extra={"msg_type": msg.msg_type})
             return None
         if self.router.runs_inline(resolution):
-            return await self._dispatch(resolution, msg)
-        task = asyncio.create_task(self._dispatch(resolution, msg))
+            return await self._dispatch(resolution, msg, prefetched)
+        task = asyncio.create_task(self._dispatch(resolution, msg, prefetched))
         done, _ = await asyncio.wait((task,), timeout=self._budget_s)
         if done:
             return task.result()
@@ -160,9 +168,14 @@ class WebhookService:
         interim = resolution.route.interim
         return None if interim is None else TextReply(interim)
 
-    async def _dispatch(self, resolution: Resolution, msg: InboundMessage) -> Reply | None:
+    async def _dispatch(
+        self,
+        resolution: Resolution,
+        msg: InboundMessage,
+        prefetched: Mapping[str, bytes | None] = NO_PREFETCH,
+    ) -> Reply | None:
         try:
-            return await self.router.run(resolution, self._context, msg)
+            return await self.router.run(resolution, self._context, msg, prefetched)
         except Exception:  # handler edge: WeChat must get `success`, never a 5xx
             WEBHOOK_HANDLER_ERRORS.labels(resolution.route.name).inc()
             log.exception("webhook.handler_failed", extra={"route": resolution.route.name})

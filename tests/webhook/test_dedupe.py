@@ -105,3 +105,50 @@ class TestSetBatcher:
         assert await client.get("k-new") == b"\x00"
         assert await client.get("k-reply") == b"<xml/>"
         assert 0 < await client.ttl("k-new") <= 60
+
+    @pytest.mark.parametrize("url", ["real", "memory://"])
+    async def test_claims_read_their_keys_in_the_same_script_only_when_they_win(
+        self, redis: Redis, url: str
+    ) -> None:
+        client = redis if url == "real" else create_redis(url)
+        await client.set("k-held", b"\x00")
+        await client.set("r-a", b"alpha")
+        batcher = SetBatcher(client, ttl_s=60)
+        batcher.set_later("k-store", b"<xml/>")
+        results = await asyncio.gather(
+            batcher.set_nx_reading("k-won", b"\x00", ["r-a", "r-missing"]),
+            batcher.set_nx_reading("k-held", b"\x00", ["r-a"]),
+            batcher.set_nx("k-plain", b"\x00"),
+        )
+        await batcher.drain()
+        assert results == [(True, [b"alpha", None]), (False, []), True]
+        assert await client.get("k-store") == b"<xml/>"
+
+
+class TestClaimReading:
+    async def test_the_owner_gets_the_values_and_a_retry_gets_none(self, redis: Redis) -> None:
+        first, second = DedupeStore(redis, ttl_s=60), DedupeStore(redis, ttl_s=60)
+        await redis.set("cache:1", b"cached")
+
+        owned = await first.claim_reading("m:r1", ["cache:1", "cache:2"])
+        retried = await second.claim_reading("m:r1", ["cache:1"])
+        again_here = await first.claim_reading("m:r1", ["cache:1"])
+
+        assert owned == (True, {"cache:1": b"cached", "cache:2": None})
+        assert retried == (False, {})
+        assert again_here == (False, {})
+
+    async def test_a_lone_claim_with_reads_still_reads(self, redis: Redis) -> None:
+        await redis.set("cache:3", b"v")
+        assert await DedupeStore(redis, ttl_s=60).claim_reading("m:r2", ["cache:3"]) == (
+            True,
+            {"cache:3": b"v"},
+        )
+
+    async def test_redis_down_fails_open_without_values(self) -> None:
+        broken = create_redis("redis://127.0.0.1:1/0")
+        try:
+            store = DedupeStore(broken, ttl_s=60)
+            assert await store.claim_reading("m:r3", ["cache:4"]) == (True, {})
+        finally:
+            await broken.aclose()

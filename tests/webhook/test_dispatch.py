@@ -211,6 +211,25 @@ class TestInterim:
         assert interim_of(image) == "处理中"
         assert interim_of(text("plain")) is None
 
+    async def test_a_route_declares_its_prefetch_keys_and_sees_the_values(self) -> None:
+        seen: list[object] = []
+
+        async def handler(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+            seen.append(dict(ctx.prefetched))
+            return None
+
+        router = WeChatRouter()
+        router.text("q", prefetch=lambda msg: [f"cache:{msg.from_user}"])(handler)
+        router.text("plain")(answer("plain"))
+
+        resolution = router.resolve(text("q"))
+        assert router.prefetch_keys(resolution, text("q")) == ["cache:o_1"]
+        assert router.prefetch_keys(router.resolve(text("plain")), text("plain")) == ()
+        assert router.prefetch_keys(None, text("nothing")) == ()
+        assert resolution is not None
+        await router.run(resolution, CTX, text("q"), {"cache:o_1": b"v"})
+        assert seen == [{"cache:o_1": b"v"}]
+
     def test_a_blank_interim_text_is_refused(self) -> None:
         with pytest.raises(ValueError, match="interim text must not be blank"):
             WeChatRouter().text("x", interim="  ")

@@ -201,6 +201,29 @@ class TestTimeBudget:
             assert list(await session.scalars(select(CsMessage))) == []
 
 
+class TestPrefetch:
+    async def test_the_owner_reads_the_route_keys_with_its_claim(
+        self, app: FastAPI, client: httpx.AsyncClient
+    ) -> None:
+        seen: list[dict[str, bytes | None]] = []
+
+        async def cached(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+            seen.append(dict(ctx.prefetched))
+            return TextReply("from cache")
+
+        await app.state.redis.set(f"bench-cache:{OPENID}", b"hit")
+        keys = lambda msg: [f"bench-cache:{msg.from_user}", "bench-cache:none"]  # noqa: E731
+        app.state.wechat_router.text("cached", prefetch=keys)(cached)
+        delivery = deliver(text_xml("cached", 999))
+
+        first = await post(client, delivery)
+        retry = await post(client, delivery)
+
+        assert seen == [{f"bench-cache:{OPENID}": b"hit", "bench-cache:none": None}]
+        assert reply_fields(first.content)["Content"] == "from cache"
+        assert retry.content == first.content
+
+
 class TestHandlerErrors:
     async def test_a_failing_handler_is_logged_and_answered_success(
         self, app: FastAPI, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
@@ -283,8 +306,10 @@ class TestInlineRoutes:
         router.text("io")(io_bound)
         service = app.state.webhook
 
-        inline_reply = await service._run_within_budget(parse_inbound(text_xml("pure", 1).encode()))
-        task_reply = await service._run_within_budget(parse_inbound(text_xml("io", 2).encode()))
+        pure_msg = parse_inbound(text_xml("pure", 1).encode())
+        io_msg = parse_inbound(text_xml("io", 2).encode())
+        inline_reply = await service._run_within_budget(pure_msg, router.resolve(pure_msg))
+        task_reply = await service._run_within_budget(io_msg, router.resolve(io_msg))
 
         assert (inline_reply, task_reply) == (TextReply("inline"), TextReply("task"))
         assert tasks[0] is asyncio.current_task()
