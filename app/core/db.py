@@ -216,6 +216,16 @@ async def insert_rows(
     await session.execute(insert(table), [dict(row) for row in rows])
 
 
+def in_values(session: AsyncSession, col: ColumnElement[Any], values: Sequence[Any]) -> Any:
+    """`col IN (values)`. PostgreSQL: `col = ANY(array)`, one parameter whatever the count (an
+    expanding IN renders and binds one parameter per value, and prepares a new statement for
+    every new count); SQLite: a plain IN."""
+    if dialect_name(session) == "postgresql":
+        array = postgresql.ARRAY(col.type)
+        return col == func.any(cast(bindparam(None, list(values), type_=array), array))
+    return col.in_(values)
+
+
 # -- grouping, advisory locks, sequences -------------------------------------------------------
 
 

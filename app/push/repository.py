@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.db import (
     dialect_name,
     fetch_ids_by_group,
+    in_values,
     insert_ignoring_conflicts,
     insert_rows,
     last_allocated_id,
@@ -296,7 +297,7 @@ class QueueRepository:
         t = self.t
         stmt = (
             update(t)
-            .where(t.c.id.in_(ids), self.in_redis)
+            .where(in_values(self.session, t.c.id, ids), self.in_redis)
             .values(
                 status=DeliveryStatus.PENDING,
                 next_attempt_at=until,
@@ -312,7 +313,7 @@ class QueueRepository:
         stmt = (
             update(t)
             .where(
-                t.c.id.in_(ids),
+                in_values(self.session, t.c.id, ids),
                 self.in_redis,
                 t.c.expires_at.is_not(None),
                 t.c.expires_at <= now,
@@ -342,7 +343,7 @@ class QueueRepository:
         payload = [t.c.template_id, t.c.data, t.c.url] if self.has_history else [t.c.message]
         stmt = (
             update(t)
-            .where(t.c.id.in_(ids), takeable)
+            .where(in_values(self.session, t.c.id, ids), takeable)
             .values(
                 status=DeliveryStatus.SENDING,
                 sending_at=now,

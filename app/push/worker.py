@@ -19,6 +19,7 @@ import logging
 import os
 import random
 import socket
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -333,12 +334,20 @@ async def _apply_early_receipts(
 
 
 def _observe(kind: Kind, outcomes: Sequence[tuple[Claimed, Outcome]], *, now: datetime) -> None:
+    """Metrics of a batch: one counter update per label set, not per send (the hot path)."""
+    sends: Counter[str] = Counter()
+    errors: Counter[str] = Counter()
+    lag = PUSH_LAG.labels(kind.value)
     for item, outcome in outcomes:
-        PUSH_SENDS.labels(kind.value, outcome.kind.value).inc()
+        sends[outcome.kind.value] += 1
         if outcome.kind is OutcomeKind.SENT:
-            PUSH_LAG.labels(kind.value).observe(max(0.0, (now - item.created_at).total_seconds()))
+            lag.observe(max(0.0, (now - item.created_at).total_seconds()))
         elif outcome.error is not None:
-            PUSH_ERRORS.labels(kind.value, str(outcome.errcode or outcome.error.kind)).inc()
+            errors[str(outcome.errcode or outcome.error.kind)] += 1
+    for outcome_kind, count in sends.items():
+        PUSH_SENDS.labels(kind.value, outcome_kind).inc(count)
+    for code, count in errors.items():
+        PUSH_ERRORS.labels(kind.value, code).inc(count)
 
 
 async def after_commit(ctx: WorkerContext, kind: Kind, result: BatchResult) -> None:

@@ -15,6 +15,7 @@ from app.core.db import (
     UtcDateTime,
     create_engine,
     fetch_ids_by_group,
+    in_values,
     insert_rows,
     last_allocated_id,
     try_advisory_lock,
@@ -123,6 +124,14 @@ class TestFetchIdsByGroup:
         by_group = await fetch_ids_by_group(db, picked.limit(3))
 
         assert by_group == {"a": [ids[1], ids[3]], "b": [ids[2]]}
+
+
+class TestInValues:
+    async def test_matches_exactly_the_given_values(self, db):
+        ids = await add(db, "a", "b", "c", "d")
+        for wanted in ([ids[1], ids[3]], [ids[0]], []):
+            found = await db.scalars(select(ITEM.c.id).where(in_values(db, ITEM.c.id, wanted)))
+            assert sorted(found.all()) == wanted
 
 
 class TestLastAllocatedId:

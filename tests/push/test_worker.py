@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from app.core.time import BEIJING, next_beijing_midnight
@@ -104,6 +105,32 @@ class TestOutcomes:
         row = (await rows(ctx))[delivery_id]
         assert (row.status, row.attempts) == ("sent", 2)
         assert len(fake_wechat.sent) == 1
+
+    async def test_batch_outcomes_reach_the_metrics(self, ctx, fake_wechat):
+        def sample(name: str, **labels: str) -> float:
+            return REGISTRY.get_sample_value(name, labels) or 0.0
+
+        before = {
+            "sent": sample("wxbroker_push_sends_total", kind="delivery", outcome="sent"),
+            "retry": sample("wxbroker_push_sends_total", kind="delivery", outcome="retry"),
+            "-1": sample("wxbroker_push_errors_total", kind="delivery", errcode="-1"),
+            "lag": sample("wxbroker_push_lag_seconds_count", kind="delivery"),
+        }
+        fake_wechat.fail("o2", api_error(-1))
+        await add_alert(ctx.sessionmaker, ["o1", "o2", "o3"])
+        await relay(ctx)
+        await run_once(ctx)
+
+        assert sample("wxbroker_push_sends_total", kind="delivery", outcome="sent") == (
+            before["sent"] + 2
+        )
+        assert sample("wxbroker_push_sends_total", kind="delivery", outcome="retry") == (
+            before["retry"] + 1
+        )
+        assert sample("wxbroker_push_errors_total", kind="delivery", errcode="-1") == (
+            before["-1"] + 1
+        )
+        assert sample("wxbroker_push_lag_seconds_count", kind="delivery") == before["lag"] + 2
 
     async def test_timeout_counts_as_retryable(self, ctx, fake_wechat):
         fake_wechat.fail("o1", WeChatTransportError("/x", "read timeout"))
