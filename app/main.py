@@ -81,6 +81,7 @@ def create_app(settings: Settings | None = None, resources: Resources | None = N
             await supervisor.stop()
             await stop_api_services(app)
             await app.state.wechat.aclose()
+            await app.state.brokerage.aclose()  # its own aiohttp pool for a configured counter
             await res.close()
 
     app = FastLaneApp(title="wxbroker", version="0.1.0", lifespan=lifespan)

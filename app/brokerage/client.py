@@ -1,9 +1,13 @@
-"""HttpBrokerageGateway: the counter's JSON API (docs/brokerage-api.yaml) over httpx.
+"""HttpBrokerageGateway: the counter's JSON API (docs/brokerage-api.yaml) over HTTP.
 
-Every failure becomes a `BrokerageError` subclass: timeouts (httpx's and our overall deadline,
-which also bounds in-process transports), connection errors and 5xx are `UnavailableError`;
-the contract's error codes map to their classes; anything off-contract is `InvalidResponseError`.
-The request body of `verify_credentials` (the encrypted password) is never logged.
+The HTTP client is `app.brokerage.transport`: an aiohttp pool for a configured counter, the app's
+shared httpx client for the sandbox mounted in dev (and in-process in tests).
+
+Every failure becomes a `BrokerageError` subclass: timeouts (the client's and our overall
+deadline, which also bounds in-process transports), connection errors and 5xx are
+`UnavailableError`; the contract's error codes map to their classes; anything off-contract is
+`InvalidResponseError`. The request body of `verify_credentials` (the encrypted password) is
+never logged.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from functools import cache
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 from prometheus_client import Histogram
 from pydantic import TypeAdapter, ValidationError
 
@@ -43,6 +48,13 @@ from app.brokerage.gateway import (
 )
 from app.brokerage.schemas import API_KEY_HEADER, DataEnvelope, ErrorEnvelope, error_from_body
 from app.brokerage.trading_calendar import TradingCalendar
+from app.brokerage.transport import (
+    AiohttpCounterHttp,
+    CounterHttp,
+    CounterResponse,
+    CounterTransportError,
+    HttpxCounterHttp,
+)
 from app.core.config import Settings
 from app.core.metrics import monotonic
 
@@ -63,21 +75,27 @@ def _envelope(model: Any) -> TypeAdapter[Any]:
 
 
 class HttpBrokerageGateway:
-    """`BrokerageGateway` over HTTP, built on the process's shared `httpx.AsyncClient`."""
+    """`BrokerageGateway` over HTTP: an `httpx.AsyncClient` (wrapped) or a `CounterHttp`."""
 
     def __init__(
         self,
-        http: httpx.AsyncClient,
+        http: httpx.AsyncClient | CounterHttp,
         *,
         base_url: str,
         api_key: str = "",
         timeout_s: float = 3.0,
     ) -> None:
-        self._http = http
+        if isinstance(http, httpx.AsyncClient):
+            http = HttpxCounterHttp(http, timeout_s=timeout_s)
+        self._http: CounterHttp = http
         self._base = base_url.rstrip("/")
         self._headers = {API_KEY_HEADER: api_key} if api_key else {}
+        self._json_headers = {**self._headers, "content-type": "application/json"}
         self._timeout_s = timeout_s
-        self._timeout = httpx.Timeout(timeout_s, connect=min(timeout_s, 2.0))
+
+    async def aclose(self) -> None:
+        """Close the gateway's own connection pool (a shared httpx client stays open)."""
+        await self._http.aclose()
 
     async def _call(
         self,
@@ -108,25 +126,23 @@ class HttpBrokerageGateway:
         *,
         json: dict[str, Any] | None,
         params: dict[str, str] | None,
-    ) -> httpx.Response:
+    ) -> CounterResponse:
         url = f"{self._base}{path}"
+        body = orjson.dumps(json) if json is not None else None
+        headers = self._json_headers if body is not None else self._headers
         try:
             async with asyncio.timeout(self._timeout_s):
                 return await self._http.request(
-                    method,
-                    url,
-                    json=json,
-                    params=params,
-                    headers=self._headers,
-                    timeout=self._timeout,
+                    method, url, body=body, params=params, headers=headers
                 )
-        except (TimeoutError, httpx.TimeoutException) as exc:
+        except TimeoutError as exc:
             log.warning("brokerage.request.timeout", extra={"op": op})
             raise UnavailableError(f"counter timed out ({op})") from exc
-        except httpx.HTTPError as exc:
-            log.warning(
-                "brokerage.request.unreachable", extra={"op": op, "error": type(exc).__name__}
-            )
+        except CounterTransportError as exc:
+            if exc.timeout:
+                log.warning("brokerage.request.timeout", extra={"op": op})
+                raise UnavailableError(f"counter timed out ({op})") from exc
+            log.warning("brokerage.request.unreachable", extra={"op": op, "error": exc.reason})
             raise UnavailableError(f"counter unreachable ({op})") from exc
 
     # -- binding ----------------------------------------------------------------------------
@@ -222,32 +238,32 @@ def _seg(value: str) -> str:
     return value
 
 
-def _parse(op: str, response: httpx.Response, model: Any) -> Any:
-    """The `data` of a success, or the domain error of a failure. Never an httpx/pydantic error."""
+def _parse(op: str, response: CounterResponse, model: Any) -> Any:
+    """The `data` of a success, or the domain error of a failure. Never an HTTP/pydantic error."""
     if response.is_success:
         try:
-            return _envelope(model).validate_json(response.content).data
+            return _envelope(model).validate_json(response.body).data
         except ValidationError as exc:
             log.warning("brokerage.response.invalid", extra={"op": op, "errors": exc.error_count()})
             raise InvalidResponseError(f"counter answer off contract ({op})") from exc
     error = _error_of(response)
     log.info(
         "brokerage.request.failed",
-        extra={"op": op, "status": response.status_code, "code": error.code},
+        extra={"op": op, "status": response.status, "code": error.code},
     )
     raise error
 
 
-def _error_of(response: httpx.Response) -> BrokerageError:
+def _error_of(response: CounterResponse) -> BrokerageError:
     try:
-        envelope = ErrorEnvelope.model_validate_json(response.content)
+        envelope = ErrorEnvelope.model_validate_json(response.body)
     except ValidationError:
         return _error_without_body(response)
     return error_from_body(envelope.error)
 
 
-def _error_without_body(response: httpx.Response) -> BrokerageError:
-    status = response.status_code
+def _error_without_body(response: CounterResponse) -> BrokerageError:
+    status = response.status
     if status >= 500:
         return UnavailableError(f"counter answered HTTP {status}")
     if status == 429:
@@ -260,10 +276,20 @@ def _error_without_body(response: httpx.Response) -> BrokerageError:
 
 
 def create_brokerage_gateway(settings: Settings, http: httpx.AsyncClient) -> HttpBrokerageGateway:
-    """The gateway the app uses: the configured counter, or the sandbox under /_sim/broker."""
+    """The gateway the app uses: the configured counter, or the sandbox under /_sim/broker.
+
+    A configured counter gets an aiohttp pool of its own (see `app.brokerage.transport`); the
+    mounted sandbox is reached through the app's shared httpx client. Close it with `aclose`.
+    """
+    timeout_s = settings.brokerage_http_timeout_s
+    transport: CounterHttp = (
+        AiohttpCounterHttp(timeout_s=timeout_s)
+        if settings.brokerage_api_base_url
+        else HttpxCounterHttp(http, timeout_s=timeout_s)
+    )
     return HttpBrokerageGateway(
-        http,
+        transport,
         base_url=settings.effective_brokerage_api_base_url,
         api_key=settings.brokerage_api_key.get_secret_value(),
-        timeout_s=settings.brokerage_http_timeout_s,
+        timeout_s=timeout_s,
     )

@@ -11,12 +11,14 @@ from fastapi import FastAPI
 from app.brokerage.client import HttpBrokerageGateway
 from app.brokerage.fake import InMemoryBrokerageGateway
 from app.brokerage.password import PasswordKeyPair
+from app.brokerage.transport import AiohttpCounterHttp
 from app.core.time import FakeClock
 from app.simulator.broker_state import BrokerSandbox
 from tests.brokerage.sandbox_helpers import (
     TRADING_NOW,
     gateway_over,
     http_to,
+    loopback,
     make_sandbox,
     sandbox_of,
     shared_private_pem,
@@ -44,9 +46,21 @@ async def http(sandbox_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-@pytest.fixture
-def gateway(http: httpx.AsyncClient) -> HttpBrokerageGateway:
-    return gateway_over(http)
+@pytest.fixture(params=["httpx-asgi", "aiohttp-loopback"])
+async def gateway(
+    request: pytest.FixtureRequest, http: httpx.AsyncClient, sandbox_app: FastAPI
+) -> AsyncIterator[HttpBrokerageGateway]:
+    """The gateway over both transports: the app's shared httpx client (in-process, as in dev
+    and tests) and the aiohttp pool a configured counter gets (over real loopback HTTP)."""
+    if request.param == "httpx-asgi":
+        yield gateway_over(http)
+        return
+    async with loopback(sandbox_app) as base:
+        gateway = HttpBrokerageGateway(AiohttpCounterHttp(timeout_s=3.0), base_url=base)
+        try:
+            yield gateway
+        finally:
+            await gateway.aclose()
 
 
 @pytest.fixture

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import socket
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import httpx
 import pytest
-import uvicorn
+from fastapi import FastAPI
 
 from app.brokerage.client import HttpBrokerageGateway, create_brokerage_gateway
 from app.brokerage.demo_data import CUSTOMERS
@@ -29,9 +28,10 @@ from app.brokerage.errors import (
 from app.brokerage.fake import InMemoryBrokerageGateway
 from app.brokerage.gateway import AccountType, IpoStatus, OrderStatus
 from app.brokerage.password import encrypt_password
+from app.brokerage.transport import AiohttpCounterHttp
 from app.core.time import BEIJING, FakeClock
 from app.simulator.broker_state import BrokerSandbox
-from tests.brokerage.sandbox_helpers import BASE, latest_code, make_sandbox, sandbox_of
+from tests.brokerage.sandbox_helpers import BASE, latest_code, loopback, make_sandbox, sandbox_of
 from tests.conftest import make_settings
 
 ACCOUNTS = [(c, a) for c in CUSTOMERS for a in c.accounts]
@@ -340,6 +340,33 @@ class TestErrorMapping:
             with pytest.raises(UnavailableError):
                 await gw.get_public_key()
 
+    async def test_aiohttp_timeout_becomes_unavailable(
+        self, http: httpx.AsyncClient, sandbox_app: FastAPI
+    ) -> None:
+        await http.post(f"{BASE}/_admin/faults", json={"op": "positions", "timeout": True})
+        async with loopback(sandbox_app) as base:
+            impatient = HttpBrokerageGateway(AiohttpCounterHttp(timeout_s=0.05), base_url=base)
+            try:
+                with pytest.raises(UnavailableError, match="timed out"):
+                    await impatient.get_positions(
+                        client_id=LI.client_id, account_id=LI.accounts[0].account_id
+                    )
+            finally:
+                await impatient.aclose()
+
+    async def test_aiohttp_unreachable_counter_becomes_unavailable(self) -> None:
+        with socket.socket() as sock:  # a port nobody listens on
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        gw = HttpBrokerageGateway(
+            AiohttpCounterHttp(timeout_s=1.0), base_url=f"http://127.0.0.1:{port}"
+        )
+        try:
+            with pytest.raises(UnavailableError, match="unreachable"):
+                await gw.get_public_key()
+        finally:
+            await gw.aclose()
+
     async def test_off_contract_answer_is_invalid_response(
         self, gateway: HttpBrokerageGateway, http: httpx.AsyncClient
     ) -> None:
@@ -393,18 +420,10 @@ class TestLoopback:
     @pytest.mark.slow
     async def test_real_http_binding_and_read(self, broker_clock: FakeClock) -> None:
         app = make_sandbox(broker_clock)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-        config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
-
-        task = asyncio.create_task(server.serve(sockets=[sock]))
-        try:
-            base = f"http://127.0.0.1:{port}"
+        async with loopback(app) as base, httpx.AsyncClient(base_url=base) as real_http:
             settings = make_settings(brokerage_api_base_url=base)
-            async with httpx.AsyncClient(base_url=base) as real_http:
-                gw = create_brokerage_gateway(settings, real_http)
+            gw = create_brokerage_gateway(settings, real_http)  # a configured counter: aiohttp
+            try:
                 key = await gw.get_public_key()
                 account = ZHANG.accounts[0]
                 await gw.send_sms_code(account_no=account.account_no)
@@ -419,7 +438,5 @@ class TestLoopback:
                     client_id=holder.client_id, account_id=holder.verified_account.account_id
                 )
                 assert len(rows) == 4
-        finally:
-            server.should_exit = True
-            await task
-            sock.close()
+            finally:
+                await gw.aclose()

@@ -6,7 +6,6 @@ import contextlib
 import json
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -32,6 +31,7 @@ from app.brokerage.gateway import (
     Position,
 )
 from app.brokerage.schemas import ErrorBody, error_body, error_from_body
+from app.brokerage.transport import CounterResponse
 
 MODELS: list[Any] = [
     Assets,
@@ -69,12 +69,12 @@ position_like = st.fixed_dictionaries(
 )
 
 
-def _response(status: int, payload: object) -> httpx.Response:
-    return httpx.Response(status, content=json.dumps(payload).encode())
+def _response(status: int, payload: object) -> CounterResponse:
+    return CounterResponse(status, {}, json.dumps(payload).encode())
 
 
 def _parse_or_our_error(status: int, body: bytes, model: Any) -> None:
-    response = httpx.Response(status, content=body)
+    response = CounterResponse(status, {}, body)
     with contextlib.suppress(BrokerageError):
         parsed = client._parse("test", response, model)
         items = parsed if isinstance(parsed, list) else [parsed]
