@@ -1,10 +1,9 @@
-"""SQL of the alerts feature: preferences, watchlists, segments, idempotency and the fan-out.
+"""SQL of the alerts feature: preferences, watchlists, segments, idempotency and the recipients.
 
-The fan-out is one `INSERT … SELECT` that reads the fan list (feature `fans`) and writes the
-delivery rows (feature `push`). Those features expose no selectable for it yet (push.service only
-takes a Python list of recipients), so the few columns the statement touches are declared here as
-lightweight `table()` clauses (no model import, no relationship): the contract is the column names
-listed below. The alert row itself is created through `push.service.create_alert`.
+The fan-out's recipients are a SELECT over the fan list (feature `fans`) and the preferences;
+`push.service.insert_deliveries_from_select` turns it into delivery rows. `fans` exposes no
+selectable, so the two `fan` columns read here are declared as a lightweight `table()` clause
+(no model import, no relationship): the contract is those column names.
 """
 
 from __future__ import annotations
@@ -26,37 +25,27 @@ from sqlalchemy import (
     column,
     delete,
     exists,
+    false,
     func,
     literal,
     null,
     or_,
     select,
     table,
-    true,
     update,
 )
 from sqlalchemy import (
     cast as sql_cast,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import FromClause, Subquery
 
 from app.alerts.constants import CATEGORY_DEFAULTS, Category
 from app.alerts.models import FanPreference, IngestRequest, SegmentMember, WatchlistItem
-from app.core.db import BigIntPk, JsonType, UtcDateTime, insert_ignoring_conflicts
+from app.core.db import UtcDateTime, insert_ignoring_conflicts
 from app.core.repository import Repository
 
 FAN = table("fan", column("openid", String), column("is_subscribed", Boolean))
-DELIVERY = table(
-    "delivery",
-    column("alert_id", BigIntPk),
-    column("openid", String),
-    column("template_id", String),
-    column("data", JsonType),
-    column("url", String),
-    column("severity", String),
-    column("next_attempt_at", UtcDateTime()),
-    column("expires_at", UtcDateTime()),
-)
 PREF = cast(Table, FanPreference.__table__)
 WATCH = cast(Table, WatchlistItem.__table__)
 
@@ -300,22 +289,6 @@ class Rules:
     quiet_end_at: Mapping[int, datetime]
 
 
-@dataclass(frozen=True, slots=True)
-class DeliveryContent:
-    """What every delivery row of one alert carries (the same for all its recipients)."""
-
-    template_id: str
-    data: dict[str, str]
-    url: str
-    severity: str
-    expires_at: datetime | None
-
-
-def _audience_filter(audience: Audience) -> list[ColumnElement[bool]]:
-    extra = [_category_on(audience.category)] if audience.category is not None else []
-    return [*_target_filter(audience), *extra]
-
-
 def _target_filter(audience: Audience) -> list[ColumnElement[bool]]:
     f = FAN.c
     if audience.openids is not None:
@@ -338,37 +311,62 @@ def _target_filter(audience: Audience) -> list[ColumnElement[bool]]:
     raise ValueError("empty audience")
 
 
-def _out_of_quiet(hour: int) -> ColumnElement[bool]:
+def _in_quiet(hour: int) -> ColumnElement[bool]:
+    """The fan's quiet hours (Beijing, whole hours, possibly wrapping midnight) contain `hour`."""
     start, end = PREF.c.quiet_start_hour, PREF.c.quiet_end_hour
+    now = literal(hour)
     return or_(
-        start.is_(None),
-        and_(start < end, or_(literal(hour) < start, literal(hour) >= end)),
-        and_(start > end, literal(hour) < start, literal(hour) >= end),
+        and_(start < end, start <= now, now < end),
+        and_(start > end, or_(now >= start, now < end)),
     )
 
 
-def _category_on(category: Category) -> ColumnElement[bool]:
-    return func.coalesce(PREF.c[category.value], CATEGORY_DEFAULTS[category]).is_(True)
+def _categories(audience: Audience, rules: Rules) -> list[Category]:
+    return sorted({c for c in (audience.category, rules.category) if c is not None})
+
+
+def _held_back(audience: Audience, rules: Rules) -> Subquery | None:
+    """Preference rows that stop the alert (`off`: a category switched off) or hold it (quiet
+    hours, unless critical). Usually a small share of fans: the recipients query anti-joins this
+    short list instead of joining every fan to its preferences (cheaper per fan, measured).
+    None: no preference can matter (a critical alert without a category)."""
+    categories = _categories(audience, rules)
+    off: ColumnElement[bool] = or_(false(), *(PREF.c[c.value].is_(False) for c in categories))
+    reasons = [off] if categories else []
+    if rules.quiet != "ignore":
+        reasons.append(_in_quiet(rules.beijing_hour))
+    if not reasons:
+        return None
+    held = select(PREF.c.openid, off.label("off"), PREF.c.quiet_end_hour).where(or_(*reasons))
+    return held.subquery("held")
 
 
 def recipients(audience: Audience, rules: Rules) -> Select[Any]:
-    """(openid, next_attempt_at) of every subscribed fan the alert may reach now."""
-    conditions = [FAN.c.is_subscribed.is_(True), *_audience_filter(audience)]
-    if rules.category is not None:
-        conditions.append(_category_on(rules.category))
+    """(openid, next_attempt_at) of every subscribed fan the alert may reach now.
+
+    Critical alerts ignore preferences; a category switched off skips the fan; quiet hours skip
+    market and marketing alerts and defer transactional ones to the end of the fan's quiet hours
+    (`next_attempt_at`, one of 24 precomputed instants: no date arithmetic per row, portable).
+    """
+    conditions = [FAN.c.is_subscribed.is_(True), *_target_filter(audience)]
+    for category in _categories(audience, rules):
+        if not CATEGORY_DEFAULTS[category]:  # opt-in (marketing): no row means off
+            on = and_(PREF.c.openid == FAN.c.openid, PREF.c[category.value].is_(True))
+            conditions.append(exists().where(on))
     next_attempt: ColumnElement[Any] = sql_cast(null(), UtcDateTime())
-    if rules.quiet == "skip":
-        conditions.append(_out_of_quiet(rules.beijing_hour))
-    elif rules.quiet == "defer":
-        resume = case(
-            {h: literal(at, UtcDateTime()) for h, at in rules.quiet_end_at.items()},
-            value=PREF.c.quiet_end_hour,
-        )
-        next_attempt = case((~_out_of_quiet(rules.beijing_hour), resume), else_=next_attempt)
-    joined = FAN.outerjoin(PREF, PREF.c.openid == FAN.c.openid)
+    held = _held_back(audience, rules)
+    source: FromClause = FAN
+    if held is not None:
+        source = FAN.outerjoin(held, held.c.openid == FAN.c.openid)
+        if rules.quiet == "defer":  # a held fan who is not switched off is in quiet hours
+            conditions.append(or_(held.c.openid.is_(None), held.c.off.is_(False)))
+            resume = {h: literal(at, UtcDateTime()) for h, at in rules.quiet_end_at.items()}
+            next_attempt = case(resume, value=held.c.quiet_end_hour, else_=next_attempt)
+        else:
+            conditions.append(held.c.openid.is_(None))
     return (
         select(FAN.c.openid, next_attempt.label("next_attempt_at"))
-        .select_from(joined)
+        .select_from(source)
         .where(*conditions)
     )
 
@@ -377,39 +375,8 @@ class FanOutRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def add_deliveries(
-        self, alert_id: int, alert: DeliveryContent, audience: Select[Any]
-    ) -> int:
-        """One INSERT … SELECT; (alert_id, openid) is unique, so a replay inserts nothing."""
-        picked = audience.subquery("recipient")
-        rows = select(
-            literal(alert_id, BigIntPk),
-            picked.c.openid,
-            literal(alert.template_id, String),
-            literal(alert.data, JsonType),
-            literal(alert.url, String),
-            literal(alert.severity, String),
-            picked.c.next_attempt_at,
-            literal(alert.expires_at, UtcDateTime()),
-        )
-        names = [
-            "alert_id",
-            "openid",
-            "template_id",
-            "data",
-            "url",
-            "severity",
-            "next_attempt_at",
-            "expires_at",
-        ]
-        stmt = insert_ignoring_conflicts(_dialect(self.session), DELIVERY, ["alert_id", "openid"])
-        # SQLite parses `INSERT … SELECT … FROM t ON CONFLICT` as a join's ON unless the SELECT
-        # has a WHERE clause (documented parsing ambiguity); WHERE true is a no-op elsewhere.
-        result = await self.session.execute(stmt.from_select(names, rows.where(true())))
-        return int(getattr(result, "rowcount", 0))
-
     async def count(self, audience: Select[Any]) -> int:
-        """How many rows `add_deliveries` would insert for this audience (a preview)."""
+        """How many deliveries a fan-out to this audience would insert (a preview)."""
         stmt = select(func.count()).select_from(audience.subquery("recipient"))
         return int(await self.session.scalar(stmt) or 0)
 

@@ -28,7 +28,6 @@ from app.alerts.errors import (
 )
 from app.alerts.repository import (
     Audience,
-    DeliveryContent,
     FanOutRepository,
     PreferenceRepository,
     Rules,
@@ -157,7 +156,8 @@ async def fan_out(
     now: datetime,
     idempotency_key: str | None,
 ) -> AlertAccepted:
-    """Alert row + one INSERT … SELECT of its deliveries, in the caller's transaction."""
+    """Alert row (with its rendered template) + one INSERT … SELECT of its deliveries (push's
+    `insert_deliveries_from_select` over our recipients query), in the caller's transaction."""
     rendered = prepared.rendered
     hour, ends = beijing_hour_and_quiet_ends(now)
     rules = Rules(rendered.category, QUIET_POLICY[rendered.severity], hour, ends)
@@ -169,16 +169,13 @@ async def fan_out(
         idempotency_key=idempotency_key,
         source=prepared.source,
         expires_at=prepared.expires_at,
+        template_id=rendered.template_id,
+        data=rendered.data,
+        url=rendered.url,
     )
-    content = DeliveryContent(
-        rendered.template_id,
-        rendered.data,
-        rendered.url,
-        rendered.severity.value,
-        prepared.expires_at,
+    count = await push_service.insert_deliveries_from_select(
+        session, alert_id=alert.id, recipients=recipients(prepared.audience, rules)
     )
-    audience = recipients(prepared.audience, rules)
-    count = await FanOutRepository(session).add_deliveries(alert.id, content, audience)
     log.info(
         "alerts.fan_out",
         extra={"alert_id": alert.id, "type": alert.type, "recipients": count},
@@ -387,16 +384,18 @@ async def _fire(
         payload={"payload": payload.model_dump(mode="json"), "rule": rule},
         source="ticks",
         expires_at=expires_at,
+        template_id=rendered.template_id,
+        data=rendered.data,
+        url=rendered.url,
     )
     watch = WatchlistRepository(session)
     await watch.mark_fired(rule, code=tick.security_code, threshold=threshold, alert_id=alert.id)
     hour, ends = beijing_hour_and_quiet_ends(now)
     rules = Rules(rendered.category, QUIET_POLICY[rendered.severity], hour, ends)
-    content = DeliveryContent(
-        rendered.template_id, rendered.data, rendered.url, rendered.severity.value, expires_at
-    )
     audience = recipients(Audience(fired_alert=(rule, alert.id)), rules)
-    count = await FanOutRepository(session).add_deliveries(alert.id, content, audience)
+    count = await push_service.insert_deliveries_from_select(
+        session, alert_id=alert.id, recipients=audience
+    )
     return AlertAccepted(
         alert_id=alert.id, type=alert_type, severity=rendered.severity, recipients=count
     )

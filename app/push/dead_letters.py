@@ -51,27 +51,33 @@ def _dead_lettered() -> ColumnElement[bool]:
     return and_(Delivery.status == DeliveryStatus.FAILED, not_permanent, event)
 
 
+# (delivery, alert type, template id: the row's own or its alert's)
+DeadLetterRow = tuple[Delivery, str, str | None]
+
+
 class DeadLetterRepository:
     """SQL for dead-lettered deliveries (joined with their alert's type)."""
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    def _select(self) -> Select[Delivery, str]:
+    def _select(self) -> Select[Delivery, str, str | None]:
+        # A fan-out row's template is its alert's (delivery.template_id NULL).
+        template_id = func.coalesce(Delivery.template_id, Alert.template_id)
         return (
-            select(Delivery, Alert.type)
+            select(Delivery, Alert.type, template_id)
             .join(Alert, Alert.id == Delivery.alert_id)
             .where(_dead_lettered())
         )
 
-    async def list_recent(self, *, limit: int, offset: int) -> list[tuple[Delivery, str]]:
+    async def list_recent(self, *, limit: int, offset: int) -> list[DeadLetterRow]:
         stmt = (
             self._select()
             .order_by(Delivery.failed_at.desc(), Delivery.id.desc())
             .limit(limit)
             .offset(offset)
         )
-        return [(row[0], str(row[1])) for row in (await self.session.execute(stmt)).all()]
+        return [(row[0], str(row[1]), row[2]) for row in (await self.session.execute(stmt)).all()]
 
     async def count(self) -> int:
         stmt = select(func.count()).select_from(Delivery).where(_dead_lettered())
@@ -81,18 +87,18 @@ class DeadLetterRepository:
         stmt = select(Delivery.id).where(_dead_lettered()).order_by(Delivery.id).limit(limit)
         return [int(i) for i in await self.session.scalars(stmt)]
 
-    async def get(self, delivery_id: int) -> tuple[Delivery, str] | None:
+    async def get(self, delivery_id: int) -> DeadLetterRow | None:
         row = (await self.session.execute(self._select().where(Delivery.id == delivery_id))).first()
-        return None if row is None else (row[0], str(row[1]))
+        return None if row is None else (row[0], str(row[1]), row[2])
 
 
-def _read(delivery: Delivery, alert_type: str) -> DeadLetterRead:
+def _read(delivery: Delivery, alert_type: str, template_id: str | None) -> DeadLetterRead:
     return DeadLetterRead(
         delivery_id=delivery.id,
         alert_id=delivery.alert_id,
         alert_type=alert_type,
         openid_masked=mask_openid(delivery.openid),
-        template_id=delivery.template_id,
+        template_id=template_id or "",
         errcode=delivery.errcode,
         error=delivery.error,
         attempts=delivery.attempts,
@@ -106,7 +112,7 @@ async def list_dead_letters(
     """Dead-lettered template sends, most recently failed first, with the total (masked)."""
     repo = DeadLetterRepository(session)
     rows = await repo.list_recent(limit=limit, offset=offset)
-    return DeadLetterPage(total=await repo.count(), items=[_read(d, t) for d, t in rows])
+    return DeadLetterPage(total=await repo.count(), items=[_read(*row) for row in rows])
 
 
 async def count_dead_letters(session: AsyncSession) -> int:

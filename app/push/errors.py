@@ -31,3 +31,10 @@ class NotADeadLetterError(Conflict):
 
     def __init__(self, delivery_id: int) -> None:
         super().__init__(f"delivery {delivery_id} is not dead-lettered (only those re-drive)")
+
+
+class AlertWithoutTemplateError(Invalid):
+    code = "push.alert_without_template"
+
+    def __init__(self, alert_id: int) -> None:
+        super().__init__(f"alert {alert_id} has no rendered template to fan out")

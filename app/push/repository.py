@@ -54,6 +54,10 @@ RELAY_CURSOR = cast(Table, PushRelayCursor.__table__)
 RELAY_MARK = cast(Table, PushRelayMark.__table__)
 
 
+# (template_id, data, url) of one alert, shared by its fan-out rows.
+AlertTemplate = tuple[str, dict[str, str] | None, str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     """A row this worker holds (status `sending`) until `lease_until`: the fencing token."""
@@ -340,7 +344,11 @@ class QueueRepository:
             self.in_redis,
             and_(t.c.status == DeliveryStatus.SENDING, t.c.lease_until < now),
         )
-        payload = [t.c.template_id, t.c.data, t.c.url] if self.has_history else [t.c.message]
+        payload = (
+            [t.c.alert_id, t.c.template_id, t.c.data, t.c.url]
+            if self.has_history
+            else [t.c.message]
+        )
         stmt = (
             update(t)
             .where(in_values(self.session, t.c.id, ids), takeable)
@@ -353,9 +361,27 @@ class QueueRepository:
             .returning(t.c.id, t.c.openid, t.c.attempts, t.c.created_at, *payload)
         )
         rows = (await self.session.execute(stmt)).all()
-        return [self._claimed(row, lease_until) for row in rows]
+        shared = await self._alert_templates(rows) if self.has_history else {}
+        return [self._claimed(row, lease_until, shared) for row in rows]
 
-    def _claimed(self, row: Any, lease_until: datetime) -> Claimed:
+    async def _alert_templates(self, rows: Sequence[Any]) -> dict[int, AlertTemplate]:
+        """The template of each alert whose rows carry none (fan-out rows): one query per batch,
+        and each alert's JSON decoded once instead of once per row."""
+        alert_ids = sorted({int(r.alert_id) for r in rows if r.template_id is None})
+        if not alert_ids:
+            return {}
+        a = cast(Table, Alert.__table__).c
+        stmt = select(a.id, a.template_id, a.data, a.url).where(
+            in_values(self.session, a.id, alert_ids)
+        )
+        return {
+            int(r.id): (r.template_id or "", r.data, r.url)
+            for r in await self.session.execute(stmt)
+        }
+
+    def _claimed(
+        self, row: Any, lease_until: datetime, shared: Mapping[int, AlertTemplate]
+    ) -> Claimed:
         base: dict[str, Any] = {
             "id": int(row.id),
             "openid": row.openid,
@@ -364,7 +390,11 @@ class QueueRepository:
             "lease_until": lease_until,
         }
         if self.has_history:
-            return Claimed(**base, template_id=row.template_id, data=row.data, url=row.url)
+            template: AlertTemplate = (row.template_id, row.data, row.url)
+            if row.template_id is None:  # NULL: the alert's template, data and link
+                template = shared.get(int(row.alert_id), ("", None, None))
+            template_id, data, url = template
+            return Claimed(**base, template_id=template_id, data=data, url=url)
         return Claimed(**base, message=row.message)
 
     async def record(self, transitions: Sequence[Transition], *, now: datetime) -> list[int]:

@@ -27,7 +27,7 @@ class DeliveryRead(BaseModel):
     id: int
     alert_id: int
     openid: str  # masked
-    template_id: str
+    template_id: str | None  # the alert's when the row has none of its own
     severity: str
     status: str
     attempts: int

@@ -19,6 +19,7 @@ from app.push import dead_letters, stream
 from app.push.constants import DeliveryStatus, Kind, PushConfig, Severity
 from app.push.dead_letters import count_dead_letters, list_dead_letters, redrive_dead_letter
 from app.push.errors import AlertNotFoundError, DeliveryNotFoundError, InvalidSeverityError
+from app.push.fanout import insert_deliveries_from_select
 from app.push.models import Alert, CsMessage
 from app.push.receipts import handle_template_receipt
 from app.push.relay import publish_or_unqueue
@@ -42,6 +43,7 @@ __all__ = [
     "get_alert_status",
     "get_delivery",
     "handle_template_receipt",
+    "insert_deliveries_from_select",
     "list_dead_letters",
     "publish_now",
     "redrive_dead_letter",
@@ -58,8 +60,15 @@ async def create_alert(
     idempotency_key: str | None = None,
     source: str | None = None,
     expires_at: datetime | None = None,
+    template_id: str | None = None,
+    data: dict[str, str] | None = None,
+    url: str | None = None,
 ) -> Alert:
-    """Add an alert row (flushed, not committed)."""
+    """Add an alert row (flushed, not committed).
+
+    `template_id`, `data`, `url`: the rendered template every recipient gets, needed by
+    `insert_deliveries_from_select` (stored once here instead of on each delivery row).
+    """
     if severity not in set(Severity):
         raise InvalidSeverityError(severity)
     alert = Alert(
@@ -69,6 +78,9 @@ async def create_alert(
         idempotency_key=idempotency_key,
         source=source,
         expires_at=expires_at,
+        template_id=template_id,
+        data=data,
+        url=url,
     )
     return await AlertRepository(session).add(alert)
 
@@ -83,7 +95,8 @@ async def create_deliveries(
 ) -> int:
     """Add `pending` deliveries of an alert for (openid, template data) pairs; a replay adds none.
 
-    The fan-out of issue #6 replaces this loop with one INSERT … SELECT into the same table.
+    Each row carries its own template and data. A fan-out (the same template for every fan,
+    recipients chosen in SQL) uses `insert_deliveries_from_select` instead.
     """
     rows = [
         {
@@ -201,6 +214,9 @@ async def get_delivery(session: AsyncSession, delivery_id: int) -> DeliveryRead:
         name: getattr(delivery, name) for name in DeliveryRead.model_fields if name != "history"
     }
     fields["openid"] = mask_openid(delivery.openid)
+    if delivery.template_id is None:  # a fan-out row: the alert holds the template
+        alert = await AlertRepository(session).get(delivery.alert_id)
+        fields["template_id"] = alert.template_id if alert is not None else None
     fields["history"] = [
         DeliveryEventRead(
             from_status=e.from_status,

@@ -18,7 +18,7 @@ from app.core.resources import Resources
 from app.core.time import FakeClock
 from app.fans.models import Fan
 from app.main import create_app
-from app.push.models import Delivery
+from app.push.models import Alert, Delivery
 from tests.alerts.samples import encode, signed_headers
 
 PostJson = Callable[..., Awaitable[httpx.Response]]
@@ -74,3 +74,14 @@ async def add_fans(
 async def delivery_rows(session: AsyncSession, alert_id: int) -> list[Delivery]:
     stmt = select(Delivery).where(Delivery.alert_id == alert_id).order_by(Delivery.openid)
     return list(await session.scalars(stmt.execution_options(populate_existing=True)))
+
+
+async def template_of(
+    session: AsyncSession, row: Delivery
+) -> tuple[str | None, dict[str, str] | None, str | None]:
+    """(template_id, data, url) the fan gets: the row's own, else its alert's (a fan-out row)."""
+    if row.template_id is not None:
+        return row.template_id, row.data, row.url
+    alert = await session.get(Alert, row.alert_id)
+    assert alert is not None
+    return alert.template_id, alert.data, alert.url

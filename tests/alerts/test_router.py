@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from app.accounts.models import AccountBinding
 from app.core.db import unit_of_work
 from app.core.time import FakeClock
-from tests.alerts.conftest import PostJson, add_fans, delivery_rows
+from tests.alerts.conftest import PostJson, add_fans, delivery_rows, template_of
 from tests.alerts.samples import alert_body, encode, signed_headers
 
 FANS = ["oFanA00001", "oFanB00002", "oFanC00003"]
@@ -35,11 +35,13 @@ class TestSignature:
         assert (body["type"], body["severity"]) == ("trade_fill", "transactional")
         async with unit_of_work(alerts_app.state.sessionmaker) as session:
             rows = await delivery_rows(session, body["alert_id"])
+            template_id, data, url = await template_of(session, rows[0])
         assert [r.openid for r in rows] == sorted(FANS)
         assert {r.status for r in rows} == {"pending"}
-        assert rows[0].template_id == "wxb_trade_fill_v1"
-        assert rows[0].data["thing2"] == "贵州茅台(600519)"
-        assert rows[0].url == "http://testserver/h5/account/orders"
+        assert template_id == "wxb_trade_fill_v1"
+        assert data is not None
+        assert data["thing2"] == "贵州茅台(600519)"
+        assert url == "http://testserver/h5/account/orders"
 
     async def test_rotated_secret_is_accepted(
         self, alerts_app: FastAPI, post_signed: PostJson

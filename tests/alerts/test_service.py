@@ -14,7 +14,7 @@ from app.alerts.constants import Category
 from app.alerts.errors import WatchlistFullError
 from app.alerts.schemas import INGEST_ALERT, PreferencesUpdate, Tick, WatchlistItemWrite
 from app.push.models import Alert
-from tests.alerts.conftest import add_fans, delivery_rows
+from tests.alerts.conftest import add_fans, delivery_rows, template_of
 from tests.alerts.samples import alert_body
 
 # 10:00 Beijing.
@@ -169,18 +169,12 @@ class TestReplay:
     ) -> None:
         await add_fans(session, [A, B])
         alert_id = await _fan_out(session, "dividend", {"kind": "openids", "openids": [A, B]})
-        from app.alerts.repository import (
-            Audience,
-            DeliveryContent,
-            FanOutRepository,
-            Rules,
-            recipients,
-        )
+        from app.alerts.repository import Audience, Rules, recipients
+        from app.push import service as push_service
 
         rules = Rules(None, "ignore", 10, {})
-        content = DeliveryContent("t", {"k": "v"}, "u", "transactional", None)
-        again = await FanOutRepository(session).add_deliveries(
-            alert_id, content, recipients(Audience(openids=[A, B]), rules)
+        again = await push_service.insert_deliveries_from_select(
+            session, alert_id=alert_id, recipients=recipients(Audience(openids=[A, B]), rules)
         )
         assert again == 0
 
@@ -232,8 +226,10 @@ class TestTicks:
         await self._watchers(session)
         [fired] = await service.apply_tick(session, _tick("1599"), now=NOW, config=CONFIG)
         [row] = await delivery_rows(session, fired.alert_id)
+        _, data, _ = await template_of(session, row)
         assert row.openid == C
-        assert row.data["thing3"] == "下跌跌破1600.00"
+        assert data is not None
+        assert data["thing3"] == "下跌跌破1600.00"
         assert row.severity == "market"
         alert = await session.get(Alert, fired.alert_id)
         assert alert is not None
@@ -249,7 +245,9 @@ class TestTicks:
         assert await service.apply_tick(session, _tick("1780"), now=NOW, config=CONFIG) == []
         [fired] = await service.apply_tick(session, _tick("1610"), now=NOW, config=CONFIG)
         [row] = await delivery_rows(session, fired.alert_id)
-        assert row.data["thing3"] == "-5.29%"
+        _, data, _ = await template_of(session, row)
+        assert data is not None
+        assert data["thing3"] == "-5.29%"
 
     async def test_fans_with_watchlist_alerts_off_are_marked_but_not_sent(
         self, session: AsyncSession

@@ -1,0 +1,185 @@
+"""insert_deliveries_from_select: the fan-out's INSERT … SELECT, and what its rows send."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Select, literal, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.db import UtcDateTime, create_engine, unit_of_work
+from app.core.migrate import run_on_engine
+from app.fans.models import Fan
+from app.push import service
+from app.push.errors import AlertNotFoundError, AlertWithoutTemplateError
+from app.push.models import Alert, Delivery
+from app.push.worker import WorkerContext, run_once
+from tests.push.conftest import FakeWeChat, add_alert, api_error, relay
+
+AT = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+DATA = {"thing1": "贵州茅台(600519)", "amount2": "¥1800.50"}
+
+
+async def _fans(session: AsyncSession, openids: Sequence[str]) -> None:
+    session.add_all(Fan(openid=o, is_subscribed=True, subscribe_count=1) for o in openids)
+    await session.flush()
+
+
+def _subscribed(openids: Sequence[str]) -> Select[tuple[str]]:
+    return select(Fan.openid).where(Fan.openid.in_(list(openids)), Fan.is_subscribed.is_(True))
+
+
+async def _alert(session: AsyncSession, *, template: bool = True, **kw: object) -> Alert:
+    content = {"template_id": "TPL_IPO", "data": DATA, "url": "https://wx/h5/ipo"}
+    return await service.create_alert(
+        session,
+        alert_type="ipo_listing",
+        severity=str(kw.pop("severity", "market")),
+        payload={},
+        expires_at=AT + timedelta(minutes=30),
+        **(content if template else {}),
+    )
+
+
+async def _rows(session: AsyncSession, alert_id: int) -> list[Delivery]:
+    stmt = select(Delivery).where(Delivery.alert_id == alert_id).order_by(Delivery.openid)
+    return list(await session.scalars(stmt.execution_options(populate_existing=True)))
+
+
+class TestInsertDeliveriesFromSelect:
+    async def test_one_pending_row_per_recipient_with_the_alerts_lane_and_expiry(
+        self, session: AsyncSession
+    ) -> None:
+        await _fans(session, ["o1", "o2", "o3"])
+        alert = await _alert(session)
+        added = await service.insert_deliveries_from_select(
+            session, alert_id=alert.id, recipients=_subscribed(["o1", "o3"])
+        )
+        rows = await _rows(session, alert.id)
+        assert added == 2
+        assert [(r.openid, r.status, r.severity, r.expires_at) for r in rows] == [
+            ("o1", "pending", "market", AT + timedelta(minutes=30)),
+            ("o3", "pending", "market", AT + timedelta(minutes=30)),
+        ]
+        # The template is stored once, on the alert; the rows point at it (NULL).
+        assert {(r.template_id, r.next_attempt_at) for r in rows} == {(None, None)}
+
+    async def test_next_attempt_at_from_the_select_defers_that_fan(
+        self, session: AsyncSession
+    ) -> None:
+        await _fans(session, ["o1"])
+        alert = await _alert(session, severity="transactional")
+        later = AT + timedelta(hours=8)
+        recipients = select(Fan.openid, literal(later, UtcDateTime()).label("next_attempt_at"))
+        await service.insert_deliveries_from_select(
+            session, alert_id=alert.id, recipients=recipients.where(Fan.openid == "o1")
+        )
+        [row] = await _rows(session, alert.id)
+        assert row.next_attempt_at == later
+
+    async def test_fanning_out_again_into_the_alert_adds_only_missing_fans(
+        self, session: AsyncSession
+    ) -> None:
+        await _fans(session, ["o1", "o2", "o3"])
+        alert = await _alert(session)
+        first = await service.insert_deliveries_from_select(
+            session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
+        )
+        again = await service.insert_deliveries_from_select(
+            session, alert_id=alert.id, recipients=_subscribed(["o1", "o2", "o3"])
+        )
+        assert (first, again) == (2, 1)
+        assert [r.openid for r in await _rows(session, alert.id)] == ["o1", "o2", "o3"]
+
+    async def test_an_unknown_alert_is_refused(self, session: AsyncSession) -> None:
+        await _fans(session, ["o1"])
+        with pytest.raises(AlertNotFoundError):
+            await service.insert_deliveries_from_select(
+                session, alert_id=987654, recipients=_subscribed(["o1"])
+            )
+
+    async def test_an_alert_without_its_template_is_refused(self, session: AsyncSession) -> None:
+        await _fans(session, ["o1"])
+        alert = await _alert(session, template=False)
+        with pytest.raises(AlertWithoutTemplateError):
+            await service.insert_deliveries_from_select(
+                session, alert_id=alert.id, recipients=_subscribed(["o1"])
+            )
+        assert await _rows(session, alert.id) == []
+
+
+class TestFanOutRowsDownstream:
+    async def test_the_worker_sends_the_alerts_template_to_each_fan(
+        self, ctx: WorkerContext, fake_wechat: FakeWeChat
+    ) -> None:
+        async with unit_of_work(ctx.sessionmaker) as session:
+            await _fans(session, ["o1", "o2"])
+            alert = await _alert(session, severity="transactional")
+            alert.expires_at = None
+            await service.insert_deliveries_from_select(
+                session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
+            )
+        # A list-made row (its own template) in the same batch keeps its own.
+        await add_alert(ctx.sessionmaker, ["o3"], template_id="TPL_OWN")
+        await relay(ctx)
+        while await run_once(ctx):
+            pass
+        sent = {m["openid"]: (m["template_id"], m["data"], m["url"]) for m in fake_wechat.sent}
+        assert sent == {
+            "o1": ("TPL_IPO", DATA, "https://wx/h5/ipo"),
+            "o2": ("TPL_IPO", DATA, "https://wx/h5/ipo"),
+            "o3": ("TPL_OWN", {"thing1": "fill for o3"}, None),
+        }
+
+    async def test_a_dead_lettered_fan_out_row_lists_the_alerts_template(
+        self, ctx: WorkerContext, fake_wechat: FakeWeChat
+    ) -> None:
+        async with unit_of_work(ctx.sessionmaker) as session:
+            await _fans(session, ["o1"])
+            alert = await _alert(session, severity="transactional")
+            alert.expires_at = None
+            await service.insert_deliveries_from_select(
+                session, alert_id=alert.id, recipients=_subscribed(["o1"])
+            )
+        fake_wechat.fail("o1", api_error(40037))  # template id wrong: ops fix it and re-drive
+        await relay(ctx)
+        while await run_once(ctx):
+            pass
+        async with ctx.sessionmaker() as session:
+            page = await service.list_dead_letters(session)
+        assert [(i.openid_masked[:2], i.template_id) for i in page.items] == [("o1", "TPL_IPO")]
+
+    async def test_the_status_api_shows_the_alerts_template(self, session: AsyncSession) -> None:
+        await _fans(session, ["o1"])
+        alert = await _alert(session)
+        await service.insert_deliveries_from_select(
+            session, alert_id=alert.id, recipients=_subscribed(["o1"])
+        )
+        [row] = await _rows(session, alert.id)
+        read = await service.get_delivery(session, row.id)
+        assert (read.template_id, read.severity, read.status) == ("TPL_IPO", "market", "pending")
+
+
+@pytest.mark.embedded
+async def test_both_insert_paths_run_on_sqlite(tmp_path: Path) -> None:
+    """The embedded default (SQLite): plain INSERT for a new alert, ON CONFLICT for a replay."""
+    lite = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fanout.sqlite'}")
+    await run_on_engine(lite, "upgrade", "head")
+    try:
+        async with AsyncSession(lite, expire_on_commit=False) as session:
+            await _fans(session, ["o1", "o2", "o3"])
+            alert = await _alert(session)
+            first = await service.insert_deliveries_from_select(
+                session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
+            )
+            again = await service.insert_deliveries_from_select(
+                session, alert_id=alert.id, recipients=_subscribed(["o2", "o3"])
+            )
+            await session.commit()
+            assert (first, again) == (2, 1)
+            assert [r.openid for r in await _rows(session, alert.id)] == ["o1", "o2", "o3"]
+    finally:
+        await lite.dispose()
