@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -21,12 +21,10 @@ from app.push.errors import DeliveryNotFoundError, NotADeadLetterError
 from app.push.models import Alert, Delivery, DeliveryEvent
 from app.push.repository import queue_repository
 from app.push.schemas import DeadLetterPage, DeadLetterRead
-from app.wechat.errors import ERROR_TABLE, ErrorKind
 
 # `worker.decide` ends the event detail of both dead-letter paths (retries exhausted, and
 # configuration errors ops can fix) with this; permanent failures and failed receipts do not.
 DEAD_LETTERED = "dead-lettered"
-PERMANENT_CODES = sorted(code for code, kind in ERROR_TABLE.items() if kind is ErrorKind.PERMANENT)
 
 
 def _dead_lettered() -> ColumnElement[bool]:
@@ -45,10 +43,7 @@ def _dead_lettered() -> ColumnElement[bool]:
         DeliveryEvent.to_status == DeliveryStatus.FAILED,
         DeliveryEvent.detail.like(f"%{DEAD_LETTERED}"),
     )
-    # Cheap pre-filter before the per-row event lookup: the worker never dead-letters a
-    # permanent error (43004 unfollowed and friends are most failed rows in practice).
-    not_permanent = or_(Delivery.errcode.is_(None), Delivery.errcode.not_in(PERMANENT_CODES))
-    return and_(Delivery.status == DeliveryStatus.FAILED, not_permanent, event)
+    return and_(Delivery.status == DeliveryStatus.FAILED, event)
 
 
 # (delivery, alert type, template id: the row's own or its alert's)
