@@ -1,14 +1,19 @@
 """Account center latency: menu click "我的持仓" through the webhook, 32 concurrent fans.
 
-The product app runs in uvicorn (2 workers, uvloop) on real PostgreSQL + Redis; the sandbox
-counter runs as its own server (`app.simulator.main`, as `wxbroker sim` serves it) set to 50 ms
-latency, and the gateway reaches it over loopback HTTP (BROKERAGE_API_BASE_URL). 32 fans are
-bound to the demo customers' accounts (rows inserted directly: the binding flow itself is
-covered by the tests). Each click is a signed CLICK MENU_POSITIONS event
-with its own CreateTime, answered with the positions news card.
-- cold: the per-fan cache is emptied before each round; 32 fans click at once; ROUNDS rounds.
+The product app runs in uvicorn (one worker process, uvloop) on real PostgreSQL + Redis; the
+sandbox counter runs as its own server process (`app.simulator.main`, as `wxbroker sim` serves
+it) set to 50 ms latency, and the gateway reaches it over loopback HTTP (BROKERAGE_API_BASE_URL).
+32 fans are bound to the demo customers' accounts (rows inserted directly: the binding flow
+itself is covered by the tests). Each click is a signed CLICK MENU_POSITIONS event with its own
+CreateTime, answered with the positions news card.
+- cold: before each round the fans' cached counter data and cached binding lists are deleted
+  (PostgreSQL and the counter are asked again); 32 fans click at once; COLD_ROUNDS rounds.
 - warm: caches primed; 32 fans click back to back for WARM_S seconds (under the 30 s TTL).
 Targets: p99 < 300 ms cold, < 30 ms warm. Run: `.venv/bin/python -m bench.account_center`.
+
+Besides latency, each phase reports the CPU time per click of the three processes (product,
+sandbox, this load client; from /proc): on a shared machine latency moves with the neighbours'
+load, CPU per click much less, and it shows which process is the bottleneck.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import random
 import statistics
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,6 +33,9 @@ import asyncpg
 import httpx
 from redis import Redis
 
+from app.account_center.cache import cache_key
+from app.account_center.constants import QueryKind
+from app.accounts.binding_cache import entry_key
 from app.brokerage import demo_data
 from app.core.security import sha1_signature
 from bench.common import RESULTS, VENV_BIN, free_port, fresh_migrated_database, server
@@ -39,7 +48,6 @@ FANS = int(os.environ.get("BENCH_FANS", "32"))
 LATENCY_MS = float(os.environ.get("BENCH_COUNTER_LATENCY_MS", "50"))
 COLD_ROUNDS = int(os.environ.get("BENCH_COLD_ROUNDS", "15"))
 WARM_S = float(os.environ.get("BENCH_WARM_S", "10"))
-CACHE_PATTERN = "account_center:v1:*"
 UVICORN_FLAGS = [
     "--workers",
     "1",
@@ -132,31 +140,72 @@ class Clicker:
         return elapsed, ok
 
 
+@dataclass(frozen=True)
+class Processes:
+    """The pids whose CPU time is measured per phase (the load client is this process)."""
+
+    product: int
+    sandbox: int
+
+    def cpu_s(self) -> dict[str, float]:
+        return {
+            "product": cpu_seconds(self.product),
+            "sandbox": cpu_seconds(self.sandbox),
+            "client": time.process_time(),
+        }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; fields 14 and 15 of stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_click(
+    before: dict[str, float], after: dict[str, float], clicks: int
+) -> dict[str, float]:
+    return {f"cpu_ms_{name}": 1000 * (after[name] - before[name]) / clicks for name in before}
+
+
 def p99(samples: list[float]) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[98]
 
 
-def summary(name: str, samples: list[float], errors: int) -> dict[str, float]:
+def summary(
+    name: str, samples: list[float], errors: int, cpu: dict[str, float]
+) -> dict[str, float]:
     row = {
         "samples": len(samples),
         "errors": errors,
         "p50_ms": statistics.median(samples),
         "p99_ms": p99(samples),
         "max_ms": max(samples),
+        **cpu,
     }
     print(
         f"{name:<6} {row['samples']:>8} {row['p50_ms']:>9.1f} {row['p99_ms']:>9.1f}"
-        f" {row['max_ms']:>9.1f} {errors:>7}"
+        f" {row['max_ms']:>9.1f} {errors:>7} {cpu['cpu_ms_product']:>9.2f}"
+        f" {cpu['cpu_ms_sandbox']:>9.2f} {cpu['cpu_ms_client']:>9.2f}"
     )
     return row
 
 
+def cached_keys(openids: list[str]) -> list[str]:
+    """What a fan's click may find cached: the counter-data entry and the binding list."""
+    accounts = bindable_accounts()
+    keys = []
+    for i, openid in enumerate(openids):  # the same fan → account assignment as bind_fans
+        _, account = accounts[i % len(accounts)]
+        keys.append(cache_key(QueryKind.POSITIONS, openid=openid, account_id=account.account_id))
+        keys.append(entry_key(openid))
+    return keys
+
+
 async def cold(clicker: Clicker, openids: list[str], redis: Redis) -> tuple[list[float], int]:
     samples, errors = [], 0
+    keys = cached_keys(openids)
     for _ in range(COLD_ROUNDS):
-        keys = list(redis.scan_iter(CACHE_PATTERN))
-        if keys:
-            redis.delete(*keys)
+        redis.delete(*keys)  # a fan's first click in a while: nothing about them is cached
         results = await asyncio.gather(*(clicker.click(o) for o in openids))
         samples += [ms for ms, _ in results]
         errors += sum(1 for _, ok in results if not ok)
@@ -180,7 +229,9 @@ async def warm(clicker: Clicker, openids: list[str]) -> tuple[list[float], int]:
     return samples, errors
 
 
-async def run(port: int, sim_port: int, openids: list[str]) -> dict[str, dict[str, float]]:
+async def run(
+    port: int, sim_port: int, openids: list[str], procs: Processes
+) -> dict[str, dict[str, float]]:
     base = f"http://127.0.0.1:{port}"
     limits = httpx.Limits(max_connections=FANS, max_keepalive_connections=FANS)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=10) as http:
@@ -192,14 +243,24 @@ async def run(port: int, sim_port: int, openids: list[str]) -> dict[str, dict[st
         clicker = Clicker(session)
         await warm(clicker, openids[:4])  # connections, JIT-free warm-up of the code paths
         redis = Redis.from_url(REDIS_URL)
+        started = procs.cpu_s()
         cold_samples, cold_errors = await cold(clicker, openids, redis)
+        between = procs.cpu_s()
         warm_samples, warm_errors = await warm(clicker, openids)
+        ended = procs.cpu_s()
         await session.close()
+    # The warm phase's priming clicks are in its CPU figures too (32 of thousands).
+    cold_cpu = cpu_per_click(started, between, len(cold_samples))
+    warm_cpu = cpu_per_click(between, ended, len(warm_samples) + len(openids))
     print(f"\nmenu click 我的持仓, {FANS} concurrent fans, counter latency {LATENCY_MS:.0f} ms")
-    print(f"{'cache':<6} {'samples':>8} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'errors':>7}")
+    print(f"{'':<52} CPU ms per click of:")
+    print(
+        f"{'cache':<6} {'samples':>8} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'errors':>7}"
+        f" {'product':>9} {'sandbox':>9} {'client':>9}"
+    )
     return {
-        "cold": summary("cold", cold_samples, cold_errors),
-        "warm": summary("warm", warm_samples, warm_errors),
+        "cold": summary("cold", cold_samples, cold_errors, cold_cpu),
+        "warm": summary("warm", warm_samples, warm_errors, warm_cpu),
     }
 
 
@@ -216,8 +277,11 @@ def main() -> dict[str, object]:
     cmd = [uvicorn, "app.main:create_app_from_env", "--factory", "--port", str(port)]
     cmd += UVICORN_FLAGS
     sim_ready = f"http://127.0.0.1:{sim_port}/_sim/broker/_admin/stats"
-    with server(sim_cmd, env, sim_ready), server(cmd, env, f"http://127.0.0.1:{port}/healthz"):
-        rows = asyncio.run(run(port, sim_port, openids))
+    with (
+        server(sim_cmd, env, sim_ready) as sandbox,
+        server(cmd, env, f"http://127.0.0.1:{port}/healthz") as product,
+    ):
+        rows = asyncio.run(run(port, sim_port, openids, Processes(product.pid, sandbox.pid)))
     cold_ok = rows["cold"]["p99_ms"] < 300 and rows["cold"]["errors"] == 0
     warm_ok = rows["warm"]["p99_ms"] < 30 and rows["warm"]["errors"] == 0
     for name, ok, target in (("cold", cold_ok, 300), ("warm", warm_ok, 30)):

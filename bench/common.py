@@ -43,14 +43,14 @@ def wait_ready(url: str, timeout_s: float = 30.0, method: str = "GET") -> None:
 @contextlib.contextmanager
 def server(
     cmd: list[str], env: dict[str, str], ready_url: str, method: str = "GET"
-) -> Iterator[None]:
+) -> Iterator[subprocess.Popen[bytes]]:
     log = open(RESULTS / f"server-{Path(cmd[0]).name}-{os.getpid()}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         cmd, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=log, start_new_session=True
     )
     try:
         wait_ready(ready_url, method=method)
-        yield
+        yield proc
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
