@@ -155,12 +155,13 @@ class WeChatRouter:
         if sum(x is not None for x in (key, key_prefix, key_regex)) > 1:
             raise ValueError("give at most one of key, key_prefix, key_regex")
         name = _norm_event(event) if event is not None else ""
+        options = RouteOptions(inline, interim, prefetch)
         if key is not None:
             exact_key = key
             return self._decorator(
                 lambda r: self._put(self._key_exact, (name, exact_key), r),
                 middleware,
-                RouteOptions(inline, interim, prefetch),
+                options,
             )
         if key_prefix is not None:
             if not key_prefix:
@@ -169,21 +170,21 @@ class WeChatRouter:
             return self._decorator(
                 lambda r: self._add_prefix(name, prefix, r),
                 middleware,
-                RouteOptions(inline, interim, prefetch),
+                options,
             )
         if key_regex is not None:
             pattern = re.compile(key_regex)
             return self._decorator(
                 lambda r: self._regex.append(_RegexRoute(r, pattern, name)),
                 middleware,
-                RouteOptions(inline, interim, prefetch),
+                options,
             )
         if not name:
             raise ValueError("event() needs an event name or a key matcher")
         return self._decorator(
             lambda r: self._put(self._events, name, r),
             middleware,
-            RouteOptions(inline, interim, prefetch),
+            options,
         )
 
     def text(
@@ -200,6 +201,7 @@ class WeChatRouter:
         """Text messages: `exact` (trimmed, case-insensitive) or `regex` (`re.search`)."""
         if (exact is None) == (regex is None):
             raise ValueError("give exactly one of exact, regex")
+        options = RouteOptions(inline, interim, prefetch)
         if exact is not None:
             text = _norm_text(exact)
             if not text:
@@ -207,13 +209,13 @@ class WeChatRouter:
             return self._decorator(
                 lambda r: self._put(self._text_exact, text, r),
                 middleware,
-                RouteOptions(inline, interim, prefetch),
+                options,
             )
         pattern = re.compile(regex or "", flags)
         return self._decorator(
             lambda r: self._regex.append(_RegexRoute(r, pattern, None)),
             middleware,
-            RouteOptions(inline, interim, prefetch),
+            options,
         )
 
     def default(
