@@ -191,26 +191,35 @@ async def claim(
 async def send_all(
     ctx: WorkerContext, kind: Kind, items: Sequence[Claimed]
 ) -> list[tuple[Claimed, Outcome]]:
-    """Send with bounded concurrency under the shared rate limit; stop early on 45009."""
+    """Send with bounded concurrency under the shared rate limit; stop early on 45009.
+
+    A send's task is created only once it holds a slot (and a token): hundreds of tasks
+    parked on the semaphore cost a wake-up each and stay in memory for nothing.
+    """
     semaphore = ctx.slots()
     results: dict[int, Outcome] = {}
 
     async def send_one(item: Claimed) -> None:
-        async with semaphore:
-            if ctx.quota_gone(kind):
-                results[item.id] = Outcome(OutcomeKind.PAUSE)
-                return
+        try:
             outcome = await _send_guarded(ctx, kind, item)
             if outcome.kind is OutcomeKind.PAUSE:
                 ctx.quota_gone_until[kind] = next_beijing_midnight(ctx.clock.now())
             results[item.id] = outcome
+        finally:
+            semaphore.release()
 
     tasks: list[asyncio.Task[None]] = []
     waiting = list(items)
     while waiting and not ctx.quota_gone(kind):
         granted = await _take_tokens(ctx, kind, len(waiting))
         started, waiting = waiting[:granted], waiting[granted:]
-        tasks += [asyncio.create_task(send_one(item)) for item in started]
+        for position, item in enumerate(started):
+            await semaphore.acquire()
+            if ctx.quota_gone(kind):  # another send hit 45009 meanwhile
+                semaphore.release()
+                waiting = started[position:] + waiting
+                break
+            tasks.append(asyncio.create_task(send_one(item)))
     for item in waiting:  # never started: the quota ran out meanwhile
         results[item.id] = Outcome(OutcomeKind.PAUSE)
     await asyncio.gather(*tasks)
