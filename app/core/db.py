@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -248,24 +249,50 @@ async def fetch_ids_by_group(
     return by_group
 
 
+LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
+
+
 @asynccontextmanager
-async def try_advisory_lock(session: AsyncSession, key: int) -> AsyncIterator[bool]:
-    """Try to take the exclusive advisory lock `key` for the block; yields whether it was free.
+async def try_advisory_lock(
+    session: AsyncSession, key: int, *, wait_s: float = 0.0
+) -> AsyncIterator[bool]:
+    """Try to take the exclusive advisory lock `key` for the block; yields whether it got it.
 
     PostgreSQL: a session-level `pg_try_advisory_lock`, released on exit (shared holders, e.g.
-    a trigger's `pg_advisory_xact_lock_shared`, make it busy). SQLite has no advisory locks and
-    one writer at a time: a transaction that has already written holds the database's write
-    lock, so no other writer is in flight and the lock counts as free.
+    a trigger's `pg_advisory_xact_lock_shared`, make it busy). With `wait_s`, a busy lock is
+    queued for up to that long: a steady stream of overlapping shared holders may leave no
+    free instant to find by polling, while a queued request is granted as soon as the holders
+    in place finish (new shared requests queue behind it meanwhile, for at most `wait_s`).
+    SQLite has no advisory locks and one writer at a time: a transaction that has already
+    written holds the database's write lock, so no other writer is in flight: always free.
     """
     if dialect_name(session) != "postgresql":
         yield True
         return
     got = bool(await session.scalar(select(func.pg_try_advisory_lock(key))))
+    if not got and wait_s > 0:
+        got = await _wait_for_advisory_lock(session, key, wait_s)
     try:
         yield got
     finally:
         if got:
             await session.execute(select(func.pg_advisory_unlock(key)))
+
+
+async def _wait_for_advisory_lock(session: AsyncSession, key: int, wait_s: float) -> bool:
+    previous = await session.scalar(select(func.current_setting("lock_timeout")))
+    timeout = f"{max(1, round(wait_s * 1000))}ms"
+    try:
+        async with session.begin_nested():  # a timeout aborts only this savepoint
+            await session.execute(select(func.set_config("lock_timeout", timeout, True)))
+            await session.execute(select(func.pg_advisory_lock(key)))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
+            raise
+        return False
+    finally:
+        await session.execute(select(func.set_config("lock_timeout", previous, True)))
+    return True
 
 
 async def last_allocated_id(session: AsyncSession, table: Table) -> int:

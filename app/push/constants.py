@@ -82,7 +82,9 @@ class PushConfig:
     """Tuning of relay, worker and reconciler (defaults suit one worker host of 2 cores)."""
 
     relay_batch: int = 20000
-    horizon_attempts: int = 5  # tries per tick to find a moment with no producer in flight
+    # How long the relay queues for the producers' lock per tick (producers that start
+    # meanwhile wait behind it, at most this long).
+    horizon_wait_s: float = 0.05
     ids_per_entry: int = 50  # one stream entry carries this many ids (fewer XADDs)
     worker_entries: int = 10  # entries read per batch: up to worker_entries * ids_per_entry ids
     concurrency: int = 200  # sends in flight per worker

@@ -90,12 +90,9 @@ async def relay_fresh(
 
 
 async def _horizon(repo: QueueRepository, config: PushConfig) -> int | None:
-    for attempt in range(config.horizon_attempts):
-        horizon = await repo.id_horizon()
-        if horizon is not None:
-            return horizon
-        await asyncio.sleep(0.002 * (attempt + 1))  # a producer is committing: a moment
-    return None
+    # Queue for the producers' lock instead of polling for a free instant: at a steady 100
+    # alerts/s on a loaded host, overlapping producers left none for seconds (p50 3 s).
+    return await repo.id_horizon(wait_s=config.horizon_wait_s)
 
 
 async def _publish(

@@ -160,17 +160,18 @@ class QueueRepository:
         )
         return int(await self.session.scalar(stmt) or 0)
 
-    async def id_horizon(self) -> int | None:
+    async def id_horizon(self, *, wait_s: float = 0.0) -> int | None:
         """The highest id allocated so far, if no producer is inside a transaction right now.
 
         Producers take a shared advisory lock from their INSERT to their commit (statement
         trigger). When the exclusive try-lock succeeds, every id the sequence handed out so
         far belongs to a finished transaction, so the cursor may pass it: a later commit can
-        never add a row below it. None: a producer is in flight, try again soon.
+        never add a row below it. None: a producer was still in flight after `wait_s`.
         """
         # On SQLite the lock is always free: lock_cursor's write already holds the database's
         # write lock, so every id allocated so far belongs to a committed transaction.
-        async with try_advisory_lock(self.session, PRODUCER_LOCK_KEYS[self.kind]) as free:
+        key = PRODUCER_LOCK_KEYS[self.kind]
+        async with try_advisory_lock(self.session, key, wait_s=wait_s) as free:
             if not free:
                 return None
             return await last_allocated_id(self.session, self.t)

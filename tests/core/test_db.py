@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.core.db import (
     BigIntPk,
@@ -161,6 +162,42 @@ class TestTryAdvisoryLock:
             await holder.rollback()
         async with AsyncSession(engine) as s, try_advisory_lock(s, 7_260_998) as free:
             assert free
+
+    async def test_waits_for_shared_holders_to_finish_with_wait_s(self, engine):
+        async with engine.connect() as holder:
+            await holder.begin()
+            await holder.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(7260997)")
+
+            async def take() -> bool:
+                async with (
+                    AsyncSession(engine) as s,
+                    try_advisory_lock(s, 7_260_997, wait_s=30) as free,
+                ):
+                    return free
+
+            taking = asyncio.create_task(take())
+            await asyncio.wait_for(_until_an_advisory_lock_is_awaited(holder), 30)
+            await holder.rollback()  # the holder finishes: the queued request is granted
+            assert await asyncio.wait_for(taking, 30)
+
+    async def test_gives_up_after_wait_s_and_leaves_the_transaction_usable(self, engine):
+        async with engine.connect() as holder:
+            await holder.begin()
+            await holder.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(7260996)")
+            async with AsyncSession(engine) as s:
+                async with try_advisory_lock(s, 7_260_996, wait_s=0.05) as free:
+                    assert not free
+                assert await s.scalar(select(func.current_setting("lock_timeout"))) == "0"
+                assert await s.scalar(select(func.pg_backend_pid())) is not None
+                await s.rollback()
+            await holder.rollback()
+
+
+async def _until_an_advisory_lock_is_awaited(conn: AsyncConnection) -> None:
+    """Polls pg_locks: the only place another connection's waiting shows."""
+    query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
+    while not (await conn.exec_driver_sql(query)).scalar():  # noqa: ASYNC110 - another process
+        await asyncio.sleep(0.01)
 
 
 async def _other_session_gets(engine: AsyncEngine, key: int) -> bool:

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
+
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.push import service, stream
 from app.push.models import Delivery
 from app.push.relay import relay_once
 from app.push.repository import queue_repository
 from tests.push.conftest import add_alert, relay
+
+
+async def until_the_relay_waits(session: AsyncSession) -> None:
+    """pg_locks is the only place another connection's waiting shows."""
+    query = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+    while not await session.scalar(query):  # noqa: ASYNC110 - waiting on another connection
+        await asyncio.sleep(0.01)
 
 
 async def statuses(ctx) -> list[str]:
@@ -74,6 +85,22 @@ class TestRelayCursor:
         assert late_ids[0] < min(fast_ids)
         assert await statuses(ctx) == ["queued"] * 3
         assert await relay(ctx) == 0
+
+    async def test_relay_queues_for_a_producer_in_flight_instead_of_giving_up(self, ctx):
+        ctx.config = replace(ctx.config, horizon_wait_s=30.0)  # a safety net, not a timing
+        await add_alert(ctx.sessionmaker, ["early"])
+        async with ctx.sessionmaker() as slow:
+            alert = await service.create_alert(
+                slow, alert_type="trade_fill", severity="transactional", payload={}
+            )
+            await service.create_deliveries(
+                slow, alert=alert, template_id="T", recipients=[("late", {"k": "v"})]
+            )
+            relaying = asyncio.create_task(relay(ctx))
+            await asyncio.wait_for(until_the_relay_waits(slow), 30)
+            await slow.commit()  # the producer finishes while the relay waits: same tick
+            assert await asyncio.wait_for(relaying, 30) == 2
+        assert await statuses(ctx) == ["queued"] * 2
 
     async def test_relaying_marks_no_row(self, ctx):
         """The hot path writes the cursor only; the claim sets `queued_at` lazily."""
