@@ -10,6 +10,7 @@ BENCHES = [
     "bench.template_send",
     "bench.account_center",
     "bench.push",
+    "bench.push_worker",
     "bench.funnel",
     "bench.draws",
 ]
