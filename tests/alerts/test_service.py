@@ -119,6 +119,17 @@ class TestPreferences:
         assert rows[A].next_attempt_at == datetime(2026, 1, 5, 3, 0, tzinfo=UTC)  # 11:00 BJ
         assert rows[B].next_attempt_at is None
 
+    async def test_opted_out_fan_in_quiet_hours_is_skipped_not_deferred(
+        self, session: AsyncSession
+    ) -> None:
+        await add_fans(session, [A, B, C])
+        await _prefs(session, A, categories={"trade": False}, quiet_start_hour=9, quiet_end_hour=11)
+        await _prefs(session, B, quiet_start_hour=9, quiet_end_hour=11)  # now is 10:00
+        await _prefs(session, C, categories={"ipo": False})  # a row, but trade stays on
+        alert_id = await _fan_out(session, "trade_fill", {"kind": "openids", "openids": [A, B, C]})
+        rows = {r.openid: r.next_attempt_at for r in await delivery_rows(session, alert_id)}
+        assert rows == {B: datetime(2026, 1, 5, 3, 0, tzinfo=UTC), C: None}
+
     async def test_quiet_hours_wrapping_midnight_defer_to_the_next_morning(
         self, session: AsyncSession
     ) -> None:
