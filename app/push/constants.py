@@ -97,7 +97,9 @@ class PushConfig:
     autoclaim_interval_s: float = 10.0
     rate_per_s: float = 0.0  # template sends per second across all workers; 0 = no cap
     rate_burst: int | None = None
-    relay_interval_s: float = 0.2
+    relay_interval_s: float = 0.2  # idle poll
+    relay_busy_interval_s: float = 0.05  # poll while producers are active…
+    relay_busy_window_s: float = 2.0  # …that is, this long after a tick that moved rows
     reconcile_interval_s: float = 15.0
     reconcile_batch: int = 5000
     heartbeat_ttl_s: int = 60

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 from dataclasses import replace
 
 import pytest
@@ -11,8 +12,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.push import service, stream
+from app.push.constants import PushConfig
 from app.push.models import Delivery
-from app.push.relay import relay_once
+from app.push.relay import idle_wait_s, relay_once
 from app.push.repository import queue_repository
 from tests.push.conftest import add_alert, relay
 
@@ -109,3 +111,11 @@ class TestRelayCursor:
         async with ctx.sessionmaker() as session:
             stored = (await session.execute(select(Delivery.status, Delivery.queued_at))).all()
         assert stored == [("pending", None)] * 3
+
+
+class TestIdleWait:
+    def test_polls_fast_while_producers_are_active_and_slowly_when_idle(self):
+        config = PushConfig(relay_interval_s=0.2, relay_busy_interval_s=0.03, relay_busy_window_s=2)
+        assert idle_wait_s(config, since_moved_s=0.5) == 0.03
+        assert idle_wait_s(config, since_moved_s=2.5) == 0.2
+        assert idle_wait_s(config, since_moved_s=math.inf) == 0.2  # never moved anything
