@@ -1,11 +1,12 @@
 """Account center latency: menu click "我的持仓" through the webhook, 32 concurrent fans.
 
-The product app runs in uvicorn (one worker process, uvloop) on real PostgreSQL + Redis; the
-sandbox counter runs as its own server process (`app.simulator.main`, as `wxbroker sim` serves
-it) set to 50 ms latency, and the gateway reaches it over loopback HTTP (BROKERAGE_API_BASE_URL).
-32 fans are bound to the demo customers' accounts (rows inserted directly: the binding flow
-itself is covered by the tests). Each click is a signed CLICK MENU_POSITIONS event with its own
-CreateTime, answered with the positions news card.
+The product app runs in uvicorn (BENCH_WORKERS worker processes, default 2 as in
+docker-compose.yml; uvloop) on real PostgreSQL + Redis; the sandbox counter runs as its own
+server process (`app.simulator.main`, as `wxbroker sim` serves it) set to 50 ms latency, and the
+gateway reaches it over loopback HTTP (BROKERAGE_API_BASE_URL). 32 fans are bound to the demo
+customers' accounts (rows inserted directly: the binding flow itself is covered by the tests).
+Each click is a signed CLICK MENU_POSITIONS event with its own CreateTime, answered with the
+positions news card.
 - cold: before each round the fans' cached counter data and cached binding lists are deleted
   (PostgreSQL and the counter are asked again); 32 fans click at once; COLD_ROUNDS rounds.
 - warm: caches primed; 32 fans click back to back for WARM_S seconds (under the 30 s TTL).
@@ -48,9 +49,11 @@ FANS = int(os.environ.get("BENCH_FANS", "32"))
 LATENCY_MS = float(os.environ.get("BENCH_COUNTER_LATENCY_MS", "50"))
 COLD_ROUNDS = int(os.environ.get("BENCH_COLD_ROUNDS", "15"))
 WARM_S = float(os.environ.get("BENCH_WARM_S", "10"))
+# docker-compose.yml's api service runs 2 workers; BENCH_WORKERS=1 measures one process alone.
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 UVICORN_FLAGS = [
     "--workers",
-    "1",
+    str(WORKERS),
     "--loop",
     "uvloop",
     "--http",
@@ -156,9 +159,25 @@ class Processes:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process (Linux /proc; fields 14 and 15 of stat)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time of a process and its live descendants (uvicorn's workers).
+
+    Linux /proc: stat fields 14 and 15; field 4 is the parent's pid.
+    """
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # the process ended meanwhile
+                continue
+    tree, frontier = {pid}, [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [p for p, fields in stats.items() if int(fields[1]) == parent]
+        tree.update(children)
+        frontier += children
+    ticks = sum(int(stats[p][11]) + int(stats[p][12]) for p in tree if p in stats)
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def cpu_per_click(
@@ -252,7 +271,10 @@ async def run(
     # The warm phase's priming clicks are in its CPU figures too (32 of thousands).
     cold_cpu = cpu_per_click(started, between, len(cold_samples))
     warm_cpu = cpu_per_click(between, ended, len(warm_samples) + len(openids))
-    print(f"\nmenu click 我的持仓, {FANS} concurrent fans, counter latency {LATENCY_MS:.0f} ms")
+    print(
+        f"\nmenu click 我的持仓, {FANS} concurrent fans, counter latency {LATENCY_MS:.0f} ms,"
+        f" {WORKERS} uvicorn worker(s)"
+    )
     print(f"{'':<52} CPU ms per click of:")
     print(
         f"{'cache':<6} {'samples':>8} {'p50 ms':>9} {'p99 ms':>9} {'max ms':>9} {'errors':>7}"
@@ -287,7 +309,12 @@ def main() -> dict[str, object]:
     for name, ok, target in (("cold", cold_ok, 300), ("warm", warm_ok, 30)):
         verdict = "ok" if ok else "MISSED"
         print(f"{name} p99 {rows[name]['p99_ms']:.1f} ms (target < {target} ms): {verdict}")
-    result: dict[str, object] = {"fans": FANS, "counter_latency_ms": LATENCY_MS, **rows}
+    result: dict[str, object] = {
+        "fans": FANS,
+        "counter_latency_ms": LATENCY_MS,
+        "workers": WORKERS,
+        **rows,
+    }
     Path(RESULTS / "account_center.json").write_text(json.dumps(result, indent=2))
     return result
 
