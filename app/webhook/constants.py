@@ -9,6 +9,9 @@ RECORDER_MAX_BATCH_FAILURES = 5
 # which can fall a little after the retry's when both arrived together. 4.0 + 0.25 s stays well
 # inside WeChat's 5 s.
 RETRY_WAIT_GRACE_S = 0.25
+# Sent as a CS message when a route answered its interim text ("正在查询…") and then produced no
+# reply (its handler failed or returned nothing): the fan was promised a follow-up.
+INTERIM_FOLLOW_UP_FAILED = "抱歉，本次查询未能完成，请稍后再试。"
 # Late (overrun) replies still running at shutdown get this long to finish.
 LATE_REPLY_DRAIN_S = 10.0
 # Column sizes of `inbound_event`, so a hostile value cannot poison a batch.

@@ -159,13 +159,13 @@ class WebhookService:
             "webhook.handler_overrun",
             extra={"route": resolution.route.name, "openid": mask_openid(msg.from_user)},
         )
-        late = asyncio.create_task(self._deliver_late(task, msg))
-        self._late.add(late)
-        late.add_done_callback(self._late.discard)
         # The route's interim text ("正在查询…") now; its real reply follows as a CS message.
         # It is stored under the dedupe key like any reply, so WeChat's retries get the same
         # interim text and never the real answer (which would then reach the fan twice).
         interim = resolution.route.interim
+        late = asyncio.create_task(self._deliver_late(task, msg, promised=interim is not None))
+        self._late.add(late)
+        late.add_done_callback(self._late.discard)
         return None if interim is None else TextReply(interim)
 
     async def _dispatch(
@@ -181,10 +181,15 @@ class WebhookService:
             log.exception("webhook.handler_failed", extra={"route": resolution.route.name})
             return None
 
-    async def _deliver_late(self, task: asyncio.Task[Reply | None], msg: InboundMessage) -> None:
+    async def _deliver_late(
+        self, task: asyncio.Task[Reply | None], msg: InboundMessage, *, promised: bool
+    ) -> None:
         reply = await task
         if reply is None:
-            return
+            if not promised:
+                return
+            # The fan was told "正在查询…": a failed or empty handler still owes a follow-up.
+            reply = TextReply(c.INTERIM_FOLLOW_UP_FAILED)
         openid = msg.from_user
         if self._late_reply_sink is None:
             log.error("webhook.late_reply_dropped", extra={"openid": mask_openid(openid)})

@@ -14,6 +14,7 @@ from app.core.metrics import WEBHOOK_HANDLER_ERRORS
 from app.fans import service as fans_service
 from app.push.constants import CS_STREAM
 from app.push.models import CsMessage
+from app.webhook.constants import INTERIM_FOLLOW_UP_FAILED
 from app.webhook.dispatch import WebhookContext
 from app.webhook.models import InboundEvent
 from app.wechat.messages import InboundMessage, parse_inbound
@@ -199,6 +200,29 @@ class TestTimeBudget:
         assert response.content == b"success"
         async with AsyncSession(engine) as session:
             assert list(await session.scalars(select(CsMessage))) == []
+
+    @pytest.mark.parametrize("outcome", ["raises", "returns nothing"])
+    async def test_a_promised_follow_up_is_an_apology_when_the_handler_gives_nothing(
+        self, app: FastAPI, client: httpx.AsyncClient, engine: AsyncEngine, outcome: str
+    ) -> None:
+        release = asyncio.Event()
+
+        async def broken(ctx: WebhookContext, msg: InboundMessage) -> Reply | None:
+            await release.wait()
+            if outcome == "raises":
+                raise RuntimeError("counter exploded")
+            return None
+
+        app.state.wechat_router.text("brokenquery", interim="正在查询，请稍候…")(broken)
+        response = await post(client, deliver(text_xml("brokenquery", 556), "safe"))
+        release.set()
+        await app.state.webhook.drain()
+
+        assert reply_fields(open_reply(response, "safe"))["Content"] == "正在查询，请稍候…"
+        async with AsyncSession(engine) as session:
+            rows = list(await session.scalars(select(CsMessage)))
+        apology = {"msgtype": "text", "text": {"content": INTERIM_FOLLOW_UP_FAILED}}
+        assert [(r.openid, r.message) for r in rows] == [(OPENID, apology)]
 
 
 class TestPrefetch:
