@@ -66,6 +66,9 @@ PAUSE_KEYS: dict[Kind, str] = {Kind.DELIVERY: "push:pause:template", Kind.CS: "p
 # lost its data (FLUSHALL, failover without persistence) and every queued row must be re-queued.
 EPOCH_KEY = "push:epoch"
 HEARTBEAT_PREFIX = "push:heartbeat:"
+# The worker ends the event detail of both dead-letter paths (retries exhausted; configuration
+# errors ops can fix) with this; the dead-letter list (`dead_letters.py`) matches on it.
+DEAD_LETTERED = "dead-lettered"
 EARLY_RECEIPT_PREFIX = "push:receipt:"
 
 # Producers hold this advisory lock (shared, until commit) from their INSERT on (a statement

@@ -16,15 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from app.core.security import mask_openid
-from app.push.constants import DeliveryStatus
+from app.push.constants import DEAD_LETTERED, DeliveryStatus
 from app.push.errors import DeliveryNotFoundError, NotADeadLetterError
 from app.push.models import Alert, Delivery, DeliveryEvent
 from app.push.repository import queue_repository
 from app.push.schemas import DeadLetterPage, DeadLetterRead
-
-# `worker.decide` ends the event detail of both dead-letter paths (retries exhausted, and
-# configuration errors ops can fix) with this; permanent failures and failed receipts do not.
-DEAD_LETTERED = "dead-lettered"
 
 
 def _dead_lettered() -> ColumnElement[bool]:

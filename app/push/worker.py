@@ -35,6 +35,7 @@ from app.core.supervisor import Supervisor
 from app.core.time import Clock, next_beijing_midnight
 from app.push import stream
 from app.push.constants import (
+    DEAD_LETTERED,
     HEARTBEAT_PREFIX,
     PAUSE_KEYS,
     DeliveryStatus,
@@ -311,10 +312,10 @@ def decide(
                 detail=f"retry in {delay:.1f}s",
             )
         result.dead.append(item.id)
-        detail = "retries exhausted: dead-lettered"
+        detail = f"retries exhausted: {DEAD_LETTERED}"
     elif outcome.error is not None and outcome.error.kind is ErrorKind.CONFIGURATION:
         result.dead.append(item.id)  # ops can fix the account/template, then re-drive
-        detail = "configuration error: dead-lettered"
+        detail = f"configuration error: {DEAD_LETTERED}"
     else:
         detail = "permanent error"
     return to(DeliveryStatus.FAILED, attempt, error=error, detail=detail)
