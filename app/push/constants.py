@@ -88,6 +88,7 @@ class PushConfig:
     # How long the relay queues for the producers' lock per tick (producers that start
     # meanwhile wait behind it, at most this long).
     horizon_wait_s: float = 0.05
+    horizon_wait_every_s: float = 0.5  # at most one queued attempt this often (run_relay)
     ids_per_entry: int = 50  # one stream entry carries this many ids (fewer XADDs)
     worker_entries: int = 10  # entries read per batch: up to worker_entries * ids_per_entry ids
     concurrency: int = 200  # sends in flight per worker

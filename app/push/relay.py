@@ -22,6 +22,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 
 from redis.exceptions import RedisError
@@ -159,9 +160,11 @@ async def run_relay(
 ) -> None:
     """The relay loop: relay, then wait a moment (or until stopped)."""
     last_moved_at = -math.inf
+    next_wait_at = -math.inf
     while not stop.is_set():
+        tick, next_wait_at = tick_config(config, now=time.monotonic(), next_wait_at=next_wait_at)
         try:
-            moved = await relay_once(sessionmaker, redis, clock=clock, config=config)
+            moved = await relay_once(sessionmaker, redis, clock=clock, config=tick)
         except RedisError:
             moved = 0  # logged above; rows are back to pending, try again next tick
         if moved:
@@ -171,6 +174,19 @@ async def run_relay(
         with contextlib.suppress(TimeoutError):
             wait_s = idle_wait_s(config, since_moved_s=time.monotonic() - last_moved_at)
             await asyncio.wait_for(stop.wait(), wait_s)
+
+
+def tick_config(config: PushConfig, *, now: float, next_wait_at: float) -> tuple[PushConfig, float]:
+    """This tick's config and when a tick may queue for the producers' lock again.
+
+    Queueing for the lock makes producers that start meanwhile wait behind the relay; doing it
+    on every 50 ms tick under load stalled the API's INSERTs so often that requests piled up
+    (a run with every POST timing out). So only one tick per `horizon_wait_every_s` queues (at
+    most `horizon_wait_s`); the others only try the lock, which never blocks a producer.
+    """
+    if now >= next_wait_at:
+        return config, now + config.horizon_wait_every_s
+    return replace(config, horizon_wait_s=0.0), next_wait_at
 
 
 def idle_wait_s(config: PushConfig, *, since_moved_s: float) -> float:

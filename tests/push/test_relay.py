@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.push import service, stream
 from app.push.constants import PushConfig
 from app.push.models import Delivery
-from app.push.relay import idle_wait_s, relay_once
+from app.push.relay import idle_wait_s, relay_once, tick_config
 from app.push.repository import queue_repository
 from tests.push.conftest import add_alert, relay
 
@@ -119,3 +119,14 @@ class TestIdleWait:
         assert idle_wait_s(config, since_moved_s=0.5) == 0.03
         assert idle_wait_s(config, since_moved_s=2.5) == 0.2
         assert idle_wait_s(config, since_moved_s=math.inf) == 0.2  # never moved anything
+
+
+class TestTickConfig:
+    def test_only_one_tick_per_period_queues_for_the_producers_lock(self):
+        config = PushConfig(horizon_wait_s=0.05, horizon_wait_every_s=0.5)
+        first, next_at = tick_config(config, now=10.0, next_wait_at=-math.inf)
+        assert (first.horizon_wait_s, next_at) == (0.05, 10.5)
+        soon, still = tick_config(config, now=10.2, next_wait_at=next_at)
+        assert (soon.horizon_wait_s, still) == (0.0, 10.5)  # only tries: never blocks producers
+        later, after = tick_config(config, now=10.6, next_wait_at=still)
+        assert (later.horizon_wait_s, after) == (0.05, 11.1)
