@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.account_center import formatting as fmt
@@ -13,10 +13,8 @@ from app.account_center import texts
 from app.account_center.constants import H5_PREFIX, PAGE_OF
 from app.account_center.replies import ipo_won_line
 from app.account_center.service import QueryResult
-from app.accounts import constants as accounts_constants
 from app.accounts import service as accounts_service
-from app.accounts.schemas import BindingRead, OAuthStart
-from app.core.config import Settings
+from app.accounts.schemas import BindingRead
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ENV = Environment(
@@ -66,18 +64,3 @@ def message_page(
     title: str, message: str, *, status_code: int = 200, link: tuple[str, str] | None = None
 ) -> HTMLResponse:
     return _render("message.html", status_code, title=title, message=message, link=link)
-
-
-def login_redirect(start: OAuthStart, settings: Settings) -> Response:
-    """No H5 session yet: through OAuth first (the binding feature's cookie and callback)."""
-    response = RedirectResponse(start.authorize_url, status_code=302)
-    response.set_cookie(
-        accounts_constants.OAUTH_NONCE_COOKIE,
-        start.nonce,
-        max_age=accounts_constants.OAUTH_STATE_TTL_S,
-        path=accounts_constants.COOKIE_PATH,
-        httponly=True,
-        secure=settings.base_url.startswith("https://"),
-        samesite="lax",
-    )
-    return response

@@ -60,7 +60,7 @@ async def detail(
             clock=deps.clock,
             return_path=request.url.path,
         )
-        return pages.login_redirect(start, settings)
+        return accounts_service.oauth_redirect(start, settings)
     return await _answer(request, kind, fan, deps, binding_id)
 
 

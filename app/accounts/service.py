@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.accounts import constants as c
-from app.accounts import errors, signing, texts
+from app.accounts import errors, pages, signing, texts
 from app.accounts.binding_cache import BindingCache, cache_keys, invalidate_bindings
 from app.accounts.models import AccountBinding, BindingAttempt
 from app.accounts.ratelimit import RateLimiter
@@ -576,3 +576,7 @@ def bind_prompt(settings: Settings) -> NewsReply:
 def bound_openids_select(client_id: str) -> Select[str]:
     """SELECT of the openids actively bound to a brokerage client (for INSERT … SELECT)."""
     return bound_openids_stmt(client_id)
+
+
+# Other features' H5 pages (account center, campaigns) start the same OAuth round trip.
+oauth_redirect = pages.oauth_redirect

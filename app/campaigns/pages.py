@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 from typing import Any
 
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.accounts import constants as accounts_constants
-from app.accounts.schemas import FanSession, OAuthStart
+from app.accounts.schemas import FanSession
 from app.campaigns import texts
 from app.campaigns.constants import H5_PREFIX
 from app.campaigns.participation import CampaignPage
-from app.core.config import Settings
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 ENV = Environment(
@@ -50,18 +49,3 @@ def campaign_page(view: CampaignPage, fan: FanSession) -> HTMLResponse:
 
 def message_page(message: str, status_code: int) -> HTMLResponse:
     return _render("message.html", status_code, title=texts.PAGE_TITLE, message=message)
-
-
-def login_redirect(start: OAuthStart, settings: Settings) -> Response:
-    """No H5 session yet: through OAuth first (the binding feature's cookie and callback)."""
-    response = RedirectResponse(start.authorize_url, status_code=302)
-    response.set_cookie(
-        accounts_constants.OAUTH_NONCE_COOKIE,
-        start.nonce,
-        max_age=accounts_constants.OAUTH_STATE_TTL_S,
-        path=accounts_constants.COOKIE_PATH,
-        httponly=True,
-        secure=settings.base_url.startswith("https://"),
-        samesite="lax",
-    )
-    return response

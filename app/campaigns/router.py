@@ -508,7 +508,7 @@ async def campaign_page(
                 clock=state.clock,
                 return_path=request.url.path,
             )
-            return pages.login_redirect(start, settings)
+            return accounts_service.oauth_redirect(start, settings)
         view = await participation.campaign_page(
             session, state.redis, code=code, openid=fan.openid, now=state.clock.now()
         )
