@@ -13,11 +13,13 @@ from tests.conftest import REDIS_URL
 class TestBlockedRead:
     async def test_stream_deleted_under_a_blocked_read_recreates_the_group(self, push_redis):
         reader = create_redis(REDIS_URL)
+        # Server-wide count: another process's blocked read (any DB) must not end the wait early.
+        others = await _blocked_clients(push_redis)
         try:
             blocked = asyncio.create_task(
                 stream.read_batch(reader, "w1", max_entries=10, block_ms=30_000)
             )
-            while not await _blocked_clients(push_redis):  # noqa: ASYNC110 - Redis state, no event
+            while await _blocked_clients(push_redis) <= others:  # noqa: ASYNC110 - Redis state
                 await asyncio.sleep(0.01)
             await push_redis.delete(
                 *STREAMS.values()
