@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.background import BackgroundTask
 
 from app.alerts import idempotency, service
@@ -22,7 +21,6 @@ from app.alerts.schemas import (
 )
 from app.core.deps import SessionDep
 from app.core.routing import CommitBeforeResponseRoute
-from app.push import service as push_service
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], route_class=CommitBeforeResponseRoute)
 
@@ -31,19 +29,19 @@ SecurityPath = Annotated[str, Path(pattern=r"^[0-9A-Z]{5,6}$")]
 SegmentPath = Annotated[str, Path(pattern=r"^[a-z0-9_.-]{1,64}$")]
 
 
-def _respond(
-    outcome: idempotency.Outcome,
-    request: Request | None = None,
-    session: AsyncSession | None = None,
-) -> JSONResponse:
-    """The stored or fresh answer. With `request` and `session`, the small alerts its fan-out
-    staged are XADDed by a background task of the response: `CommitBeforeResponseRoute` commits
-    before the response is sent, and the task runs after it was sent."""
+def _respond(outcome: idempotency.Outcome, request: Request | None = None) -> JSONResponse:
+    """The stored or fresh answer. With `request`, small alerts of a fresh answer are queued
+    right after the commit (`CommitBeforeResponseRoute` commits before the response is sent,
+    and a response's background task runs after it was sent)."""
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
     background = None
-    staged = push_service.take_staged(session) if session is not None else []
-    if request is not None and staged and outcome.status_code < 300 and not outcome.replayed:
-        background = BackgroundTask(push_service.publish_staged, request.app.state.redis, staged)
+    if request is not None:
+        state = request.app.state
+        ids = service.alerts_to_publish_now(outcome)
+        if ids:
+            background = BackgroundTask(
+                service.publish_after_commit, state.sessionmaker, state.redis, state.clock, ids
+            )
     return JSONResponse(
         outcome.body, status_code=outcome.status_code, headers=headers, background=background
     )
@@ -59,7 +57,7 @@ async def post_alert(
 ) -> JSONResponse:
     now = request.app.state.clock.now()
     outcome = await service.ingest_alert(session, body=body, key=key, now=now, config=config)
-    return _respond(outcome, request, session)
+    return _respond(outcome, request)
 
 
 @router.post("/alerts:batch", status_code=201, response_model=BatchAccepted)
@@ -72,7 +70,7 @@ async def post_alert_batch(
 ) -> JSONResponse:
     now = request.app.state.clock.now()
     outcome = await service.ingest_batch(session, body=body, key=key, now=now, config=config)
-    return _respond(outcome, request, session)
+    return _respond(outcome, request)
 
 
 @router.post("/ticks", status_code=202, response_model=TicksAccepted)
@@ -85,7 +83,7 @@ async def post_ticks(
 ) -> JSONResponse:
     now = request.app.state.clock.now()
     outcome = await service.ingest_ticks(session, body=body, key=key, now=now, config=config)
-    return _respond(outcome, request, session)
+    return _respond(outcome, request)
 
 
 @router.post("/broadcasts", status_code=201, response_model=AlertAccepted)
@@ -97,8 +95,7 @@ async def post_broadcast(
     config: FanOutConfigDep,
 ) -> JSONResponse:
     now = request.app.state.clock.now()
-    outcome = await service.broadcast(session, body=body, key=key, now=now, config=config)
-    return _respond(outcome, request, session)
+    return _respond(await service.broadcast(session, body=body, key=key, now=now, config=config))
 
 
 @router.put("/segments/{segment}/members")

@@ -45,12 +45,10 @@ __all__ = [
     "handle_template_receipt",
     "insert_deliveries_from_select",
     "list_dead_letters",
+    "publish_alerts_now",
     "publish_now",
-    "publish_staged",
     "redrive_dead_letter",
     "redrive_dead_letters",
-    "stage_alert_for_publish",
-    "take_staged",
 ]
 
 
@@ -147,54 +145,33 @@ async def publish_now(
     return queued
 
 
-# Session.info key: (lane, ids) of fresh deliveries its producer XADDs after the commit.
-_STAGED = "push.publish_after_commit"
-Staged = list[tuple[str, list[int]]]
-
-
-async def stage_alert_for_publish(
-    session: AsyncSession, *, alert_id: int, config: PushConfig = DEFAULT_CONFIG
+async def publish_alerts_now(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    redis: Redis,
+    *,
+    alert_ids: Sequence[int],
+    clock: Clock | None = None,
+    config: PushConfig = DEFAULT_CONFIG,
 ) -> int:
-    """In the producing transaction: note a small alert's fresh deliveries for `publish_staged`.
+    """Relay these committed alerts' fresh deliveries now; returns how many reached Redis.
 
     The relay's cursor only passes a row once no producer is mid-insert below it, which under a
-    steady stream of alerts can take up to `horizon_wait_every_s`; the producer itself knows its
-    rows are safe to queue the moment it has committed. Quiet-hours rows (deferred) are not
-    fresh and stay with the relay. Returns how many ids were staged.
+    steady stream of alerts can take up to `horizon_wait_every_s`; a producer that just
+    committed knows its rows are safe to queue. Quiet-hours rows (deferred) are left for later.
+    Best effort: whatever does not reach Redis here stays pending and the relay queues it.
     """
-    alert = await session.get(Alert, alert_id)
-    if alert is None:
-        raise AlertNotFoundError(alert_id)
-    ids = await DeliveryRepository(session).list_fresh_ids(alert_id, limit=config.publish_now_max)
-    if ids:
-        session.info.setdefault(_STAGED, []).append((alert.severity, ids))
-    return len(ids)
-
-
-def take_staged(session: AsyncSession) -> Staged:
-    """What `stage_alert_for_publish` noted in this session (and forget it)."""
-    staged: Staged = session.info.pop(_STAGED, [])
-    return staged
-
-
-async def publish_staged(
-    redis: Redis, staged: Staged, *, config: PushConfig = DEFAULT_CONFIG
-) -> int:
-    """After the commit: XADD the staged fresh ids; returns how many reached Redis.
-
-    No row is updated: a fresh row is claimable straight from the stream, and once the worker
-    claimed it the relay's cursor no longer sees it as fresh. Never raises: ids that did not
-    reach Redis stay fresh and the relay queues them (an id sent by both is claimed once).
-    """
-    sent = 0
-    for lane, ids in staged:
-        try:
-            await stream.publish(redis, lane, ids, per_entry=config.ids_per_entry)
-        except RedisError:
-            log.warning("push.publish_staged_failed", extra={"lane": lane, "count": len(ids)})
-            continue
-        sent += len(ids)
-    return sent
+    total = 0
+    for alert_id in alert_ids:
+        async with unit_of_work(sessionmaker) as session:
+            ids = await DeliveryRepository(session).list_fresh_ids(
+                alert_id, limit=config.publish_now_max
+            )
+        if ids:
+            queued = await publish_now(
+                sessionmaker, redis, kind=Kind.DELIVERY, ids=ids, clock=clock, config=config
+            )
+            total += len(queued)
+    return total
 
 
 async def _lanes_of(session: AsyncSession, kind: Kind, ids: list[int]) -> list[tuple[int, str]]:

@@ -56,6 +56,8 @@ async def test_posted_alert_reaches_every_fan_inbox_once(
     redis, sessionmaker = alerts_app.state.redis, alerts_app.state.sessionmaker
     config = PushConfig(block_ms=None, autoclaim_interval_s=0.0)
     await stream.ensure_groups(redis)
+    # The producer queued its two deliveries after the commit: nothing is left for the relay.
+    assert await relay_once(sessionmaker, redis, clock=clock, config=config) == 0
     ctx = WorkerContext(
         redis=redis,
         sessionmaker=sessionmaker,
@@ -65,11 +67,8 @@ async def test_posted_alert_reaches_every_fan_inbox_once(
         consumer="e2e",
         rng=random.Random(1),
     )
-    # The producer XADDed its two deliveries after the commit: the worker sends them at once,
-    # and the relay's cursor then finds nothing fresh to send again.
     while await run_once(ctx):
         pass
-    assert await relay_once(sessionmaker, redis, clock=clock, config=config) == 0
 
     async with unit_of_work(sessionmaker) as session:
         rows = await delivery_rows(session, alert_id)

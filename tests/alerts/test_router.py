@@ -8,7 +8,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
-from redis.exceptions import ConnectionError as RedisConnectionError
 
 from app.accounts.models import AccountBinding
 from app.alerts import service
@@ -16,6 +15,7 @@ from app.alerts.constants import REPLAYED_HEADER
 from app.alerts.schemas import PreferencesUpdate
 from app.core.db import unit_of_work
 from app.core.time import BEIJING, FakeClock
+from app.push import service as push_service
 from app.push import stream
 from app.push.constants import CS_LANE, ENTRY_FIELD_IDS, STREAMS, PushConfig
 from app.push.relay import relay_once
@@ -45,7 +45,7 @@ class TestSignature:
             rows = await delivery_rows(session, body["alert_id"])
             template_id, data, url = await template_of(session, rows[0])
         assert [r.openid for r in rows] == sorted(FANS)
-        assert {r.status for r in rows} == {"pending"}
+        assert {r.status for r in rows} == {"queued"}  # queued by the producer after commit
         assert template_id == "wxb_trade_fill_v1"
         assert data is not None
         assert data["thing2"] == "贵州茅台(600519)"
@@ -199,12 +199,8 @@ async def _stream_ids(app: FastAPI) -> list[int]:
     return sorted(ids)
 
 
-async def _stream_lanes(app: FastAPI) -> set[str]:
-    return {lane for lane, key in STREAMS.items() if await app.state.redis.xlen(key)}
-
-
 class TestPublishAfterCommit:
-    """Small alerts' fresh deliveries are XADDed by their producer right after the commit."""
+    """Small alerts are queued by their producer right after the commit (no relay tick)."""
 
     async def test_fresh_rows_reach_the_stream_and_deferred_ones_wait(
         self, alerts_app: FastAPI, post_signed: PostJson, clock: FakeClock
@@ -219,9 +215,13 @@ class TestPublishAfterCommit:
 
         async with unit_of_work(alerts_app.state.sessionmaker) as session:
             rows = {r.openid: r for r in await delivery_rows(session, resp.json()["alert_id"])}
-        assert rows[FANS[2]].next_attempt_at is not None  # quiet hours: the relay's, later
+        assert {o: r.status for o, r in rows.items()} == {
+            FANS[0]: "queued",
+            FANS[1]: "queued",
+            FANS[2]: "pending",  # in quiet hours: the relay queues it when they end
+        }
+        assert rows[FANS[2]].next_attempt_at is not None
         assert await _stream_ids(alerts_app) == sorted([rows[FANS[0]].id, rows[FANS[1]].id])
-        assert await _stream_lanes(alerts_app) == {"transactional"}
 
     async def test_a_replayed_answer_publishes_nothing_again(
         self, alerts_app: FastAPI, post_signed: PostJson
@@ -235,21 +235,6 @@ class TestPublishAfterCommit:
         assert replay.json() == first.json()
         assert await _stream_ids(alerts_app) == []
 
-    async def test_a_batch_publishes_each_alert(
-        self, alerts_app: FastAPI, post_signed: PostJson
-    ) -> None:
-        await _seed(alerts_app)
-        body = {
-            "alerts": [
-                alert_body("trade_fill", TARGET),
-                alert_body("security_login", {"kind": "openids", "openids": FANS[:1]}),
-            ]
-        }
-        resp = await post_signed("/api/v1/alerts:batch", body)
-        assert resp.status_code == 201, resp.text
-        assert len(await _stream_ids(alerts_app)) == 4
-        assert await _stream_lanes(alerts_app) == {"transactional", "critical"}
-
     async def test_a_big_fan_out_is_left_to_the_relay(
         self,
         alerts_app: FastAPI,
@@ -261,9 +246,10 @@ class TestPublishAfterCommit:
         await _seed(alerts_app)
         resp = await post_signed("/api/v1/alerts", alert_body("trade_fill", TARGET))
         assert resp.json()["recipients"] == 3
-        assert await _stream_ids(alerts_app) == []
         async with unit_of_work(alerts_app.state.sessionmaker) as session:
             rows = await delivery_rows(session, resp.json()["alert_id"])
+        assert {r.status for r in rows} == {"pending"}
+        assert await _stream_ids(alerts_app) == []
         await stream.ensure_groups(alerts_app.state.redis)
         moved = await relay_once(
             alerts_app.state.sessionmaker, alerts_app.state.redis, clock=clock, config=PushConfig()
@@ -278,14 +264,13 @@ class TestPublishAfterCommit:
         clock: FakeClock,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        async def redis_down(*args: object, **kwargs: object) -> int:
-            raise RedisConnectionError("redis went away")
+        async def broken(*args: object, **kwargs: object) -> int:
+            raise ConnectionError("redis went away")
 
-        monkeypatch.setattr(stream, "publish", redis_down)
+        monkeypatch.setattr(push_service, "publish_alerts_now", broken)
         await _seed(alerts_app)
         resp = await post_signed("/api/v1/alerts", alert_body("trade_fill", TARGET))
         assert resp.status_code == 201, resp.text
-        monkeypatch.undo()
         assert await _stream_ids(alerts_app) == []
         await stream.ensure_groups(alerts_app.state.redis)
         moved = await relay_once(
