@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from starlette.background import BackgroundTask
 
 from app.alerts import idempotency, service
 from app.alerts.constants import REPLAYED_HEADER
@@ -29,22 +28,9 @@ SecurityPath = Annotated[str, Path(pattern=r"^[0-9A-Z]{5,6}$")]
 SegmentPath = Annotated[str, Path(pattern=r"^[a-z0-9_.-]{1,64}$")]
 
 
-def _respond(outcome: idempotency.Outcome, request: Request | None = None) -> JSONResponse:
-    """The stored or fresh answer. With `request`, small alerts of a fresh answer are queued
-    right after the commit (`CommitBeforeResponseRoute` commits before the response is sent,
-    and a response's background task runs after it was sent)."""
+def _respond(outcome: idempotency.Outcome) -> JSONResponse:
     headers = {REPLAYED_HEADER: "true"} if outcome.replayed else {}
-    background = None
-    if request is not None:
-        state = request.app.state
-        ids = service.alerts_to_publish_now(outcome)
-        if ids:
-            background = BackgroundTask(
-                service.publish_after_commit, state.sessionmaker, state.redis, state.clock, ids
-            )
-    return JSONResponse(
-        outcome.body, status_code=outcome.status_code, headers=headers, background=background
-    )
+    return JSONResponse(outcome.body, status_code=outcome.status_code, headers=headers)
 
 
 @router.post("/alerts", status_code=201, response_model=AlertAccepted)
@@ -56,8 +42,7 @@ async def post_alert(
     config: FanOutConfigDep,
 ) -> JSONResponse:
     now = request.app.state.clock.now()
-    outcome = await service.ingest_alert(session, body=body, key=key, now=now, config=config)
-    return _respond(outcome, request)
+    return _respond(await service.ingest_alert(session, body=body, key=key, now=now, config=config))
 
 
 @router.post("/alerts:batch", status_code=201, response_model=BatchAccepted)
@@ -69,8 +54,7 @@ async def post_alert_batch(
     config: FanOutConfigDep,
 ) -> JSONResponse:
     now = request.app.state.clock.now()
-    outcome = await service.ingest_batch(session, body=body, key=key, now=now, config=config)
-    return _respond(outcome, request)
+    return _respond(await service.ingest_batch(session, body=body, key=key, now=now, config=config))
 
 
 @router.post("/ticks", status_code=202, response_model=TicksAccepted)
@@ -82,8 +66,7 @@ async def post_ticks(
     config: FanOutConfigDep,
 ) -> JSONResponse:
     now = request.app.state.clock.now()
-    outcome = await service.ingest_ticks(session, body=body, key=key, now=now, config=config)
-    return _respond(outcome, request)
+    return _respond(await service.ingest_ticks(session, body=body, key=key, now=now, config=config))
 
 
 @router.post("/broadcasts", status_code=201, response_model=AlertAccepted)

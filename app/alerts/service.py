@@ -11,7 +11,7 @@ from typing import Any
 
 import pydantic
 from sqlalchemy import Select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.alerts import idempotency, templates, texts
 from app.alerts.constants import (
@@ -59,16 +59,11 @@ from app.alerts.schemas import (
     WatchlistPercent,
     WatchlistPrice,
 )
-from app.core.redis import Redis
 from app.core.security import mask_openid
-from app.core.time import BEIJING, Clock
+from app.core.time import BEIJING
 from app.push import service as push_service
-from app.push.constants import PushConfig
 
 log = logging.getLogger(__name__)
-
-# Alerts with at most this many deliveries are queued by their producer after the commit.
-PUBLISH_NOW_MAX = PushConfig().publish_now_max
 
 CustomerResolver = Callable[[str], Select[Any]]
 # Market alerts without an explicit expiry go stale after this long.
@@ -224,42 +219,6 @@ async def ingest_alert(
 
     fingerprint = idempotency.request_hash("alerts", body)
     return await idempotency.run_once(session, key=key, fingerprint=fingerprint, now=now, work=work)
-
-
-def alerts_to_publish_now(
-    outcome: idempotency.Outcome, *, max_recipients: int | None = None
-) -> list[int]:
-    """Alerts of a fresh ingest answer small enough for the producer to relay them itself.
-
-    Covers the shapes of `AlertAccepted`, `BatchAccepted` and `TicksAccepted`; a replayed answer
-    was published (or left to the relay) the first time.
-    """
-    if outcome.replayed or outcome.status_code >= 300:
-        return []
-    limit = PUBLISH_NOW_MAX if max_recipients is None else max_recipients
-    body = outcome.body
-    accepted = body.get("results", body.get("alerts", [body]))
-    return [
-        int(a["alert_id"])
-        for a in accepted
-        if "alert_id" in a and 0 < int(a.get("recipients", 0)) <= limit
-    ]
-
-
-async def publish_after_commit(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    redis: Redis,
-    clock: Clock,
-    alert_ids: list[int],
-) -> None:
-    """Run after the ingest commit and response: queue the alerts' deliveries right away.
-
-    Never raises: anything this misses stays pending and the relay loop queues it.
-    """
-    try:
-        await push_service.publish_alerts_now(sessionmaker, redis, alert_ids=alert_ids, clock=clock)
-    except Exception:  # background edge: the relay is the safety net
-        log.warning("alerts.publish_now_failed", extra={"alerts": len(alert_ids)}, exc_info=True)
 
 
 async def ingest_batch(

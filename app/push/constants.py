@@ -85,9 +85,6 @@ class PushConfig:
     """Tuning of relay, worker and reconciler (defaults suit one worker host of 2 cores)."""
 
     relay_batch: int = 20000
-    # An alert with at most this many deliveries is relayed by its producer right after the
-    # commit (`service.publish_alerts_now`); bigger fan-outs wait for the relay's bulk path.
-    publish_now_max: int = 1000
     # How long the relay queues for the producers' lock per tick (producers that start
     # meanwhile wait behind it, at most this long).
     horizon_wait_s: float = 0.05

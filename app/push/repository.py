@@ -555,17 +555,6 @@ class DeliveryRepository(Repository[Delivery]):
         stmt = select(Delivery.id).where(Delivery.alert_id == alert_id).order_by(Delivery.id)
         return list((await self.session.scalars(stmt)).all())
 
-    async def list_fresh_ids(self, alert_id: int, *, limit: int) -> list[int]:
-        """An alert's fresh rows (never relayed, not deferred to later), oldest first."""
-        fresh = queue_repository(self.session, cs=False).fresh
-        stmt = (
-            select(Delivery.id)
-            .where(Delivery.alert_id == alert_id, fresh)
-            .order_by(Delivery.id)
-            .limit(limit)
-        )
-        return [int(i) for i in (await self.session.scalars(stmt)).all()]
-
     async def list_lanes(self, ids: Sequence[int]) -> list[tuple[int, str]]:
         stmt = select(Delivery.id, Delivery.severity).where(Delivery.id.in_(ids))
         return sorted((int(i), str(lane)) for i, lane in (await self.session.execute(stmt)).all())

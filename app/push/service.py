@@ -45,7 +45,6 @@ __all__ = [
     "handle_template_receipt",
     "insert_deliveries_from_select",
     "list_dead_letters",
-    "publish_alerts_now",
     "publish_now",
     "redrive_dead_letter",
     "redrive_dead_letters",
@@ -143,35 +142,6 @@ async def publish_now(
         return []
     await publish_or_unqueue(sessionmaker, redis, kind, lanes, config=config)
     return queued
-
-
-async def publish_alerts_now(
-    sessionmaker: async_sessionmaker[AsyncSession],
-    redis: Redis,
-    *,
-    alert_ids: Sequence[int],
-    clock: Clock | None = None,
-    config: PushConfig = DEFAULT_CONFIG,
-) -> int:
-    """Relay these committed alerts' fresh deliveries now; returns how many reached Redis.
-
-    The relay's cursor only passes a row once no producer is mid-insert below it, which under a
-    steady stream of alerts can take up to `horizon_wait_every_s`; a producer that just
-    committed knows its rows are safe to queue. Quiet-hours rows (deferred) are left for later.
-    Best effort: whatever does not reach Redis here stays pending and the relay queues it.
-    """
-    total = 0
-    for alert_id in alert_ids:
-        async with unit_of_work(sessionmaker) as session:
-            ids = await DeliveryRepository(session).list_fresh_ids(
-                alert_id, limit=config.publish_now_max
-            )
-        if ids:
-            queued = await publish_now(
-                sessionmaker, redis, kind=Kind.DELIVERY, ids=ids, clock=clock, config=config
-            )
-            total += len(queued)
-    return total
 
 
 async def _lanes_of(session: AsyncSession, kind: Kind, ids: list[int]) -> list[tuple[int, str]]:

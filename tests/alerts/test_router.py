@@ -5,20 +5,12 @@ from __future__ import annotations
 import json
 
 import httpx
-import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
 from app.accounts.models import AccountBinding
-from app.alerts import service
-from app.alerts.constants import REPLAYED_HEADER
-from app.alerts.schemas import PreferencesUpdate
 from app.core.db import unit_of_work
-from app.core.time import BEIJING, FakeClock
-from app.push import service as push_service
-from app.push import stream
-from app.push.constants import CS_LANE, ENTRY_FIELD_IDS, STREAMS, PushConfig
-from app.push.relay import relay_once
+from app.core.time import FakeClock
 from tests.alerts.conftest import PostJson, add_fans, delivery_rows, template_of
 from tests.alerts.samples import alert_body, encode, signed_headers
 
@@ -45,7 +37,7 @@ class TestSignature:
             rows = await delivery_rows(session, body["alert_id"])
             template_id, data, url = await template_of(session, rows[0])
         assert [r.openid for r in rows] == sorted(FANS)
-        assert {r.status for r in rows} == {"queued"}  # queued by the producer after commit
+        assert {r.status for r in rows} == {"pending"}
         assert template_id == "wxb_trade_fill_v1"
         assert data is not None
         assert data["thing2"] == "贵州茅台(600519)"
@@ -186,97 +178,6 @@ class TestValidation:
 
     async def test_json_array_body_is_422(self, post_signed: PostJson) -> None:
         assert (await post_signed("/api/v1/alerts", b"[1, 2]")).status_code == 422
-
-
-async def _stream_ids(app: FastAPI) -> list[int]:
-    """Delivery ids in the template lanes' streams (entries carry comma-joined ids)."""
-    ids: list[int] = []
-    for lane, key in STREAMS.items():
-        if lane == CS_LANE:
-            continue
-        for _entry_id, fields in await app.state.redis.xrange(key):
-            ids.extend(int(i) for i in fields[ENTRY_FIELD_IDS].split(b","))
-    return sorted(ids)
-
-
-class TestPublishAfterCommit:
-    """Small alerts are queued by their producer right after the commit (no relay tick)."""
-
-    async def test_fresh_rows_reach_the_stream_and_deferred_ones_wait(
-        self, alerts_app: FastAPI, post_signed: PostJson, clock: FakeClock
-    ) -> None:
-        await _seed(alerts_app)
-        hour = clock.now().astimezone(BEIJING).hour
-        async with unit_of_work(alerts_app.state.sessionmaker) as session:
-            quiet = PreferencesUpdate(quiet_start_hour=hour, quiet_end_hour=(hour + 2) % 24)
-            await service.update_preferences(session, openid=FANS[2], update=quiet, set_quiet=True)
-        resp = await post_signed("/api/v1/alerts", alert_body("trade_fill", TARGET))
-        assert resp.status_code == 201, resp.text
-
-        async with unit_of_work(alerts_app.state.sessionmaker) as session:
-            rows = {r.openid: r for r in await delivery_rows(session, resp.json()["alert_id"])}
-        assert {o: r.status for o, r in rows.items()} == {
-            FANS[0]: "queued",
-            FANS[1]: "queued",
-            FANS[2]: "pending",  # in quiet hours: the relay queues it when they end
-        }
-        assert rows[FANS[2]].next_attempt_at is not None
-        assert await _stream_ids(alerts_app) == sorted([rows[FANS[0]].id, rows[FANS[1]].id])
-
-    async def test_a_replayed_answer_publishes_nothing_again(
-        self, alerts_app: FastAPI, post_signed: PostJson
-    ) -> None:
-        await _seed(alerts_app)
-        body = alert_body("trade_fill", TARGET)
-        first = await post_signed("/api/v1/alerts", body)
-        await alerts_app.state.redis.flushdb()
-        replay = await post_signed("/api/v1/alerts", body)
-        assert replay.headers[REPLAYED_HEADER] == "true"
-        assert replay.json() == first.json()
-        assert await _stream_ids(alerts_app) == []
-
-    async def test_a_big_fan_out_is_left_to_the_relay(
-        self,
-        alerts_app: FastAPI,
-        post_signed: PostJson,
-        clock: FakeClock,
-        monkeypatch: pytest.MonkeyPatch,
-    ) -> None:
-        monkeypatch.setattr(service, "PUBLISH_NOW_MAX", 2)
-        await _seed(alerts_app)
-        resp = await post_signed("/api/v1/alerts", alert_body("trade_fill", TARGET))
-        assert resp.json()["recipients"] == 3
-        async with unit_of_work(alerts_app.state.sessionmaker) as session:
-            rows = await delivery_rows(session, resp.json()["alert_id"])
-        assert {r.status for r in rows} == {"pending"}
-        assert await _stream_ids(alerts_app) == []
-        await stream.ensure_groups(alerts_app.state.redis)
-        moved = await relay_once(
-            alerts_app.state.sessionmaker, alerts_app.state.redis, clock=clock, config=PushConfig()
-        )
-        assert moved == 3
-        assert await _stream_ids(alerts_app) == sorted(r.id for r in rows)
-
-    async def test_a_failed_publish_still_answers_201_and_the_relay_queues_the_rows(
-        self,
-        alerts_app: FastAPI,
-        post_signed: PostJson,
-        clock: FakeClock,
-        monkeypatch: pytest.MonkeyPatch,
-    ) -> None:
-        async def broken(*args: object, **kwargs: object) -> int:
-            raise ConnectionError("redis went away")
-
-        monkeypatch.setattr(push_service, "publish_alerts_now", broken)
-        await _seed(alerts_app)
-        resp = await post_signed("/api/v1/alerts", alert_body("trade_fill", TARGET))
-        assert resp.status_code == 201, resp.text
-        assert await _stream_ids(alerts_app) == []
-        await stream.ensure_groups(alerts_app.state.redis)
-        moved = await relay_once(
-            alerts_app.state.sessionmaker, alerts_app.state.redis, clock=clock, config=PushConfig()
-        )
-        assert moved == 3
 
 
 class TestBatch:
