@@ -27,10 +27,7 @@ import asyncpg
 import orjson
 
 from bench.common import RESULTS
-from bench.template_send import (
-    DATA,
-    TEMPLATE_ID,
-)
+from bench.template_send import DATA, TEMPLATE_ID
 
 ROWS = int(os.environ.get("BENCH_PUSH_ROWS", "1000000"))
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
