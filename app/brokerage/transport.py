@@ -9,13 +9,14 @@ which tests point at the app in-process (`httpx.ASGITransport`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
 import httpx
+
+from app.core.aiohttp_pool import LazyAiohttpSession
 
 # Sized above the concurrency a process sees (the benchmark runs 32 fans per process).
 POOL_SIZE = 100
@@ -90,20 +91,9 @@ class AiohttpCounterHttp:
     """An aiohttp pool of its own, created lazily inside the running loop; `aclose` it."""
 
     def __init__(self, *, timeout_s: float, pool_size: int = POOL_SIZE) -> None:
-        # sock_connect, not connect: `connect` also arms a timer for every pool acquire.
-        self._timeout = aiohttp.ClientTimeout(
-            total=timeout_s, sock_connect=min(timeout_s, CONNECT_TIMEOUT_S)
+        self._pool = LazyAiohttpSession(
+            timeout_s=timeout_s, connect_timeout_s=CONNECT_TIMEOUT_S, limit=pool_size
         )
-        self._pool_size = pool_size
-        self._session: aiohttp.ClientSession | None = None
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        session = self._session
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, ttl_dns_cache=300)
-            session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
-            self._session = session
-        return session
 
     async def request(
         self,
@@ -114,7 +104,7 @@ class AiohttpCounterHttp:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str],
     ) -> CounterResponse:
-        session = self._get_session()
+        session = self._pool.get()
         try:
             async with session.request(
                 method, url, data=body, params=params, headers=headers
@@ -126,8 +116,4 @@ class AiohttpCounterHttp:
             raise CounterTransportError(type(exc).__name__) from None
 
     async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None and not session.closed:
-            await session.close()
-            # Let the connector's transports finish closing (aiohttp's documented idiom).
-            await asyncio.sleep(0)
+        await self._pool.aclose()

@@ -8,7 +8,6 @@ carries a call. Every request has a timeout; failures become `TransportFailure`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,6 +16,7 @@ import aiohttp
 import httpx
 from yarl import URL
 
+from app.core.aiohttp_pool import LazyAiohttpSession
 from app.wechat.errors import redact
 
 JSON_HEADERS = {"Content-Type": "application/json; charset=utf-8"}
@@ -94,28 +94,14 @@ class AiohttpTransport:
     def __init__(
         self, *, timeout_s: float, max_connections: int = 512, connect_timeout_s: float = 3.0
     ) -> None:
-        # sock_connect, not connect: `connect` arms a timer on every request (pool acquire),
-        # sock_connect only when a TCP connection is opened; `total` bounds the whole call.
-        self._timeout = aiohttp.ClientTimeout(
-            total=timeout_s, sock_connect=min(timeout_s, connect_timeout_s)
+        self._pool = LazyAiohttpSession(
+            timeout_s=timeout_s, connect_timeout_s=connect_timeout_s, limit=max_connections
         )
-        self._max_connections = max_connections
-        self._session: aiohttp.ClientSession | None = None
         self._urls: dict[str, URL] = {}  # parsed once: URL parsing is a visible per-call cost
-
-    def _get_session(self) -> aiohttp.ClientSession:
-        session = self._session
-        if session is None or session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self._max_connections, limit_per_host=0, ttl_dns_cache=300
-            )
-            session = aiohttp.ClientSession(connector=connector, timeout=self._timeout)
-            self._session = session
-        return session
 
     async def request(self, method: str, url: str, *, body: bytes | None = None) -> RawResponse:
         headers = JSON_HEADERS if body is not None else None
-        session = self._get_session()
+        session = self._pool.get()
         parsed = self._urls.get(url)
         if parsed is None:
             if len(self._urls) >= 256:
@@ -130,8 +116,4 @@ class AiohttpTransport:
             raise TransportFailure(type(exc).__name__) from None
 
     async def aclose(self) -> None:
-        session, self._session = self._session, None
-        if session is not None and not session.closed:
-            await session.close()
-            # Let the connector's transports finish closing (aiohttp's documented idiom).
-            await asyncio.sleep(0)
+        await self._pool.aclose()
