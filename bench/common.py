@@ -120,14 +120,36 @@ def run_wrk(
     return WrkResult(name, rps, _ms(*p50.groups()), _ms(*p99.groups()), errors)  # type: ignore[union-attr]
 
 
-async def fresh_migrated_database(admin_url: str, name: str, env: dict[str, str]) -> None:
-    """Drop and recreate `name`, then `wxbroker migrate` it with the bench's environment."""
+def database_url(admin_url: str, name: str, driver: str = "postgresql+asyncpg") -> str:
+    """The URL of database `name` on the admin URL's server, for `driver`."""
+    base = admin_url.rsplit("/", 1)[0].replace("postgresql://", f"{driver}://", 1)
+    return f"{base}/{name}"
+
+
+async def recreate_database(admin_url: str, name: str) -> None:
+    """Drop `name` (closing its connections) and create it empty."""
     conn = await asyncpg.connect(admin_url)
     try:
         await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
+
+
+async def recreate_migrated_database(admin_url: str, name: str) -> None:
+    """`recreate_database`, then the migrations to head, in this process."""
+    from app.core.db import create_engine
+    from app.core.migrate import run_on_engine
+
+    await recreate_database(admin_url, name)
+    engine = create_engine(database_url(admin_url, name))
+    await run_on_engine(engine, "upgrade", "head")
+    await engine.dispose()
+
+
+async def fresh_migrated_database(admin_url: str, name: str, env: dict[str, str]) -> None:
+    """Drop and recreate `name`, then `wxbroker migrate` it with the bench's environment."""
+    await recreate_database(admin_url, name)
     proc = await asyncio.create_subprocess_exec(
         str(VENV_BIN / "wxbroker"), "migrate", env={**os.environ, **env}, cwd=ROOT
     )

@@ -16,12 +16,12 @@ import os
 import sys
 import time
 
-import asyncpg
 from sqlalchemy import text
 
 from app.core.db import create_engine, create_sessionmaker
 from app.core.migrate import run_on_engine
 from app.push import service
+from bench.common import recreate_database
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DB_NAME = "wxb_bench_dead_letters"
@@ -33,12 +33,7 @@ BASELINE_COUNT = "SELECT count(*) FROM delivery WHERE status = 'failed'"
 
 
 async def seed(url: str, failed: int) -> None:
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    finally:
-        await admin.close()
+    await recreate_database(PG_ADMIN, DB_NAME)
     engine = create_engine(url)
     await run_on_engine(engine, "upgrade", "head")
     statements = [

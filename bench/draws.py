@@ -17,7 +17,6 @@ import sys
 import time
 from datetime import UTC, datetime, timedelta
 
-import asyncpg
 from sqlalchemy import func, select
 
 from app.accounts.models import AccountBinding
@@ -29,7 +28,7 @@ from app.core.db import create_engine, create_sessionmaker, unit_of_work
 from app.core.migrate import run_on_engine
 from app.core.redis import create_redis
 from app.core.time import FakeClock
-from bench.common import RESULTS
+from bench.common import RESULTS, database_url, recreate_database
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("BENCH_DRAWS_REDIS_URL", "redis://127.0.0.1:6379/13")
@@ -42,14 +41,8 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 async def _database() -> str:
-    conn = await asyncpg.connect(PG_ADMIN)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
-    return f"{base}/{DB_NAME}"
+    await recreate_database(PG_ADMIN, DB_NAME)
+    return database_url(PG_ADMIN, DB_NAME)
 
 
 async def _round(sessionmaker, redis, code: str, draws: int) -> dict[str, object]:  # type: ignore[no-untyped-def]

@@ -23,7 +23,7 @@ from app.campaigns import funnel
 from app.campaigns.constants import FUNNEL_PATHS, Attribution
 from app.core.db import create_engine, create_sessionmaker
 from app.core.migrate import run_on_engine
-from bench.common import RESULTS
+from bench.common import RESULTS, recreate_database
 
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DB_NAME = "wxb_bench_funnel"
@@ -56,12 +56,7 @@ def _journeys(total_events: int, rng: random.Random) -> list[list[tuple[str, dat
 
 
 async def seed(url: str, total_events: int) -> int:
-    admin = await asyncpg.connect(PG_ADMIN)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        await admin.execute(f'CREATE DATABASE "{DB_NAME}"')
-    finally:
-        await admin.close()
+    await recreate_database(PG_ADMIN, DB_NAME)
     engine = create_engine(url, pool_size=2)
     await run_on_engine(engine, "upgrade", "head")
     await engine.dispose()

@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 import asyncpg
 import orjson
 
-from bench.common import RESULTS
+from bench.common import RESULTS, database_url, recreate_migrated_database
 from bench.template_send import DATA, TEMPLATE_ID
 
 ROWS = int(os.environ.get("BENCH_PUSH_ROWS", "1000000"))
@@ -59,23 +59,11 @@ def figure(name: str, value: str, target: str, ok: bool) -> None:
 
 
 def db_url(driver: str = "postgresql+asyncpg") -> str:
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", f"{driver}://", 1)
-    return f"{base}/{DB_NAME}"
+    return database_url(PG_ADMIN_URL, DB_NAME, driver)
 
 
 async def recreate_db() -> None:
-    from app.core.db import create_engine
-    from app.core.migrate import run_on_engine
-
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    finally:
-        await conn.close()
-    engine = create_engine(db_url())
-    await run_on_engine(engine, "upgrade", "head")
-    await engine.dispose()
+    await recreate_migrated_database(PG_ADMIN_URL, DB_NAME)
 
 
 async def pg() -> asyncpg.Connection:

@@ -48,7 +48,15 @@ import asyncpg
 import httpx
 import orjson
 
-from bench.common import RESULTS, ROOT, VENV_BIN, free_port, wait_ready
+from bench.common import (
+    RESULTS,
+    ROOT,
+    VENV_BIN,
+    database_url,
+    free_port,
+    recreate_migrated_database,
+    wait_ready,
+)
 from bench.template_send import (
     APP_ID,
     APP_SECRET,
@@ -106,23 +114,11 @@ def note(text: str) -> None:
 
 
 def db_url(driver: str = "postgresql+asyncpg") -> str:
-    base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", f"{driver}://", 1)
-    return f"{base}/{DB_NAME}"
+    return database_url(PG_ADMIN_URL, DB_NAME, driver)
 
 
 async def recreate_db() -> None:
-    from app.core.db import create_engine
-    from app.core.migrate import run_on_engine
-
-    conn = await asyncpg.connect(PG_ADMIN_URL)
-    try:
-        await conn.execute(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        await conn.execute(f'CREATE DATABASE "{DB_NAME}"')
-    finally:
-        await conn.close()
-    engine = create_engine(db_url())
-    await run_on_engine(engine, "upgrade", "head")
-    await engine.dispose()
+    await recreate_migrated_database(PG_ADMIN_URL, DB_NAME)
 
 
 async def fresh_state(conn: asyncpg.Connection) -> None:
