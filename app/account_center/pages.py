@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.account_center import formatting as fmt
 from app.account_center import texts
@@ -15,27 +13,18 @@ from app.account_center.replies import ipo_won_line
 from app.account_center.service import QueryResult
 from app.accounts import service as accounts_service
 from app.accounts.schemas import BindingRead
+from app.core.h5 import H5Pages
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), auto_reload=False
-)
-ENV.globals.update(fmt=fmt, texts=texts)
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
+# No script at all; personal financial data is never cached by the browser or a proxy.
+PAGES = H5Pages(
+    Path(__file__).resolve().parent / "templates",
+    csp=(
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
         "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
     ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    # Personal financial data: never cached by the browser or a proxy.
-    "Cache-Control": "no-store",
-}
-
-
-def _render(template: str, status_code: int = 200, **values: Any) -> HTMLResponse:
-    body = ENV.get_template(template).render(**values)
-    return HTMLResponse(body, status_code=status_code, headers=SECURITY_HEADERS)
+    fmt=fmt,
+    texts=texts,
+)
 
 
 def detail_page(result: QueryResult, bindings: list[BindingRead]) -> HTMLResponse:
@@ -48,7 +37,7 @@ def detail_page(result: QueryResult, bindings: list[BindingRead]) -> HTMLRespons
         }
         for b in bindings
     ]
-    return _render(
+    return PAGES.render(
         f"{page}.html",
         title=texts.TITLES[result.kind],
         result=result,
@@ -63,4 +52,4 @@ def detail_page(result: QueryResult, bindings: list[BindingRead]) -> HTMLRespons
 def message_page(
     title: str, message: str, *, status_code: int = 200, link: tuple[str, str] | None = None
 ) -> HTMLResponse:
-    return _render("message.html", status_code, title=title, message=message, link=link)
+    return PAGES.render("message.html", status_code, title=title, message=message, link=link)

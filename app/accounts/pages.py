@@ -7,32 +7,18 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from app.accounts import constants as c
 from app.accounts import texts
 from app.accounts.schemas import BindingView, FanSession, OAuthStart
 from app.core.config import Settings
+from app.core.h5 import SCRIPTED_PAGE_CSP, H5Pages
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
-ENV = Environment(
-    loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]), auto_reload=False
-)
-# The pages are ours only: no framing (clickjacking), no third-party scripts, no referrer leak.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';"
-        " img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-    ),
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
-    "Cache-Control": "no-store",
-}
+PAGES = H5Pages(Path(__file__).resolve().parent / "templates", csp=SCRIPTED_PAGE_CSP, texts=texts)
 
 
 def html(template: str, **values: Any) -> HTMLResponse:
-    body = ENV.get_template(template).render(texts=texts, **values)
-    return HTMLResponse(body, headers=SECURITY_HEADERS)
+    return PAGES.render(template, **values)
 
 
 def bind_page(fan: FanSession, bindings: list[BindingView]) -> HTMLResponse:
