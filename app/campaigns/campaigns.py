@@ -22,6 +22,7 @@ from app.campaigns.errors import (
 from app.campaigns.models import Campaign, CampaignPrize
 from app.campaigns.repository import CampaignRepository
 from app.campaigns.schemas import CampaignCreate, CampaignRead, PrizeCreate, PrizeRead
+from app.core.audit import AuditTrail
 
 KNOWN_RULES = {r.value for r in c.Eligibility}
 
@@ -137,6 +138,27 @@ async def list_campaigns(session: AsyncSession, *, limit: int, offset: int) -> l
     repo = CampaignRepository(session)
     rows = await repo.list_all(limit=limit, offset=offset)
     return [to_read(row, await repo.prizes(row.id)) for row in rows]
+
+
+async def close_campaign(
+    session: AsyncSession, code: str, *, reason: str, audit: AuditTrail
+) -> CampaignRead:
+    """Ops switch a campaign off for good (a new code runs it again): draws are refused from
+    the commit on, a draw in flight either commits its award first or is refused (the row
+    lock in `lottery._award`), and prizes already won keep their review and payout. Closing a
+    closed campaign changes nothing and is not audited again."""
+    campaign = await get_campaign_row(session, code)
+    if campaign.is_active:
+        campaign.is_active = False
+        await session.flush()
+        await audit.record(
+            "campaign.close",
+            target_type="campaign",
+            target_id=campaign.code,
+            before={"is_active": True},
+            after={"is_active": False, "reason": reason},
+        )
+    return await get_campaign(session, code)
 
 
 def demo_campaign(now: datetime) -> CampaignCreate:

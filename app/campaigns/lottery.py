@@ -305,6 +305,14 @@ class Lottery:
         try:
             async with unit_of_work(self.sessionmaker) as session:
                 award = await _award(session, campaign, prize, identity, status, risk, now)
+        except _ClosedMeanwhile:
+            await self._undo(campaign, prize, identity, now)
+            refused = Refused(D.REFUSED, "campaign closed during the draw", c.Refusal.CLOSED)
+            async with unit_of_work(self.sessionmaker) as session:
+                await _decide(
+                    session, campaign, identity.openid, refused.decision, refused.reason, 0, now
+                )
+            return DrawResult(refused.decision, refused.reason, refusal=refused.refusal)
         except (IntegrityError, _SoldOutInDatabase) as exc:
             await self._undo(campaign, prize, identity, now)
             sold_out = isinstance(exc, _SoldOutInDatabase)
@@ -327,6 +335,10 @@ class Lottery:
         await _run(
             self.redis, UNDO_SCRIPT, keys.script_keys(), [str(prize.id), *identity.member_keys]
         )
+
+
+class _ClosedMeanwhile(Exception):
+    """Ops closed the campaign between this draw's screening and its award."""
 
 
 class _SoldOutInDatabase(Exception):
@@ -433,7 +445,10 @@ async def _award(
     risk: abuse.Risk,
     now: datetime,
 ) -> PrizeAward:
-    if not await CampaignRepository(session).take_prize(prize.id):
+    campaigns = CampaignRepository(session)
+    if not await campaigns.is_open_for_awards(campaign.id):
+        raise _ClosedMeanwhile(campaign.code)
+    if not await campaigns.take_prize(prize.id):
         raise _SoldOutInDatabase(prize.code)
     payable_at = None
     if status == c.AwardStatus.DEFERRED and campaign.payout_after is None:
@@ -593,11 +608,12 @@ async def reconcile_loop(
 
 async def release_payouts(session: AsyncSession, *, now: datetime) -> int:
     """Deferred awards become payable once the qualifying action is confirmed (a conversion
-    posted back by the brokerage) and the hold period passed. Returns how many."""
+    posted back by the brokerage) and the hold period passed. Returns how many. A closed
+    campaign's wins are still paid: closing stops draws, not the prizes already won."""
     repo = CampaignRepository(session)
     lookup = ConversionLookup(session)
     released = 0
-    for campaign in await repo.list_active():
+    for campaign in await repo.list_with_awards(c.AwardStatus.DEFERRED.value):
         for award in await AwardRepository(session).list_for_campaign(
             campaign.id, status=c.AwardStatus.DEFERRED.value
         ):

@@ -365,6 +365,22 @@ class CampaignRepository(Repository[Campaign]):
         stmt = select(Campaign).where(Campaign.is_active.is_(True)).order_by(Campaign.id)
         return list(await self.session.scalars(stmt))
 
+    async def list_with_awards(self, status: str) -> list[Campaign]:
+        """Campaigns, active or closed, holding at least one award in `status`."""
+        held = select(PrizeAward.id).where(
+            PrizeAward.campaign_id == Campaign.id, PrizeAward.status == status
+        )
+        stmt = select(Campaign).where(held.exists()).order_by(Campaign.id)
+        return list(await self.session.scalars(stmt))
+
+    async def is_open_for_awards(self, campaign_id: int) -> bool:
+        """Whether the campaign is still active, read under a share lock on its row: a close
+        (which updates the row) waits for this transaction, or this one sees the close."""
+        stmt = (
+            select(Campaign.is_active).where(Campaign.id == campaign_id).with_for_update(read=True)
+        )
+        return bool(await self.session.scalar(stmt))
+
     async def prizes(self, campaign_id: int) -> list[CampaignPrize]:
         stmt = (
             select(CampaignPrize)

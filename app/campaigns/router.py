@@ -1,8 +1,7 @@
-"""HTTP API of campaigns: tracked-link redirects, signed conversion ingest, and the ops API
-(staff registry, channels + QR codes, links, attribution, the funnel as JSON and CSV).
-
-The ops routes are not yet behind authentication: issue #8 puts `/api/v1/ops/...` behind
-staff roles.
+"""HTTP API of campaigns: tracked-link redirects, signed conversion ingest, the fans' H5
+campaign page, and the ops API (staff registry, channels + QR codes, links, attribution, the
+funnel as JSON and CSV, lottery campaigns). `app.main` mounts the ops router behind
+`require_staff()`: viewers read, operators write.
 """
 
 from __future__ import annotations
@@ -38,6 +37,7 @@ from app.campaigns.schemas import (
     AwardReview,
     BlacklistCreate,
     BlacklistRead,
+    CampaignClose,
     CampaignCreate,
     CampaignRead,
     ChannelCreate,
@@ -65,6 +65,7 @@ from app.core.deps import SessionDep, SettingsDep
 from app.core.errors import NotFound
 from app.core.routing import CommitBeforeResponseRoute
 from app.core.security import mask_openid
+from app.ops.dependencies import AuditTrailDep
 
 public = APIRouter(tags=["campaigns"], route_class=CommitBeforeResponseRoute)
 ingest = APIRouter(prefix="/api/v1", tags=["campaigns"], route_class=CommitBeforeResponseRoute)
@@ -356,6 +357,19 @@ async def get_campaign(
     code: CampaignCode, session: SessionDep, settings: SettingsDep
 ) -> CampaignRead:
     return _with_page(await campaigns.get_campaign(session, code), settings)
+
+
+@ops.post("/lottery/{code}/close")
+async def close_campaign(
+    code: CampaignCode,
+    body: CampaignClose,
+    session: SessionDep,
+    settings: SettingsDep,
+    audit: AuditTrailDep,
+) -> CampaignRead:
+    """Stop a campaign's draws now (audited); wins already made are still reviewed and paid."""
+    read = await campaigns.close_campaign(session, code, reason=body.reason, audit=audit)
+    return _with_page(read, settings)
 
 
 @ops.post("/lottery/{code}/draw")

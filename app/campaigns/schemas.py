@@ -261,6 +261,10 @@ class AwardRead(Read):
     paid_at: datetime | None
 
 
+class CampaignClose(Strict):
+    reason: str = Field(min_length=1, max_length=120)
+
+
 class AwardReview(Strict):
     approve: bool
     reason: str = Field(min_length=1, max_length=120)

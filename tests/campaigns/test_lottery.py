@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import random
 from datetime import timedelta
+from typing import Any
 
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.campaigns import campaigns
 from app.campaigns import constants as c
 from app.campaigns import lottery as lottery_module
 from app.campaigns.lottery import Keys, Lottery
@@ -224,3 +227,67 @@ class TestDeferredPayout:
             kinds = set(await session.scalars(select(AwardClaim.kind)))
         assert kinds == {"openid", "account"}
         assert lottery.clock.now() > START
+
+
+class RecordedTrail:
+    """`core.audit.AuditTrail` that keeps the entries in memory."""
+
+    def __init__(self) -> None:
+        self.entries: list[tuple[str, object]] = []
+
+    async def record(
+        self, action: str, *, target_type: str, target_id: object = None, **_: object
+    ) -> None:
+        self.entries.append((action, target_id))
+
+
+async def close(sm: async_sessionmaker[AsyncSession], trail: RecordedTrail | None = None) -> None:
+    async with unit_of_work(sm) as session:
+        await campaigns.close_campaign(
+            session, "spring", reason="t", audit=trail or RecordedTrail()
+        )
+
+
+class TestClosing:
+    async def test_a_closed_campaign_still_pays_the_prizes_already_won(
+        self, sessionmaker: async_sessionmaker[AsyncSession], lottery: Lottery
+    ) -> None:
+        await create(sessionmaker, payout_after="first_trade", payout_hold_hours=0)
+        assert (await lottery.draw("spring", "oShut00001")).decision == D.WON
+        trail = RecordedTrail()
+        await close(sessionmaker, trail)
+        await close(sessionmaker, trail)
+        assert trail.entries == [("campaign.close", "spring")]  # the second close changed nothing
+        after = await lottery.draw("spring", "oShut00002")
+        assert (after.decision, after.refusal) == (D.REFUSED, c.Refusal.CLOSED)
+        await convert(sessionmaker, "oShut00001", "first_trade", lottery.clock.now())
+        async with unit_of_work(sessionmaker) as session:
+            assert await lottery_module.release_payouts(session, now=lottery.clock.now()) == 1
+        [award] = await awards(sessionmaker)
+        assert award.status == c.AwardStatus.PAYABLE
+
+    async def test_a_close_between_screening_and_award_refuses_and_returns_the_prize(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        lottery: Lottery,
+        redis: Redis,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        await create(sessionmaker)
+        picked_before_close = Lottery._pick
+
+        async def pick_then_close(self: Lottery, *args: Any) -> Any:
+            picked = await picked_before_close(self, *args)
+            await close(sessionmaker)  # ops close the campaign while this draw is in flight
+            return picked
+
+        monkeypatch.setattr(Lottery, "_pick", pick_then_close)
+        result = await lottery.draw("spring", "oRace00001")
+        assert (result.decision, result.refusal) == (D.REFUSED, c.Refusal.CLOSED)
+        assert await award_count(sessionmaker) == 0
+        report = await lottery_module.reconcile(
+            sessionmaker, redis, "spring", now=lottery.clock.now(), repair=False
+        )
+        assert report.agrees  # the prize went back to Redis' stock
+        assert report.prizes[0].redis_left == report.prizes[0].inventory
+        assert (await decisions(sessionmaker))[-1].reason == "campaign closed during the draw"

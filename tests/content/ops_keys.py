@@ -1,7 +1,9 @@
-"""Ops API keys for feature tests whose routes sit behind `require_staff()` (issue #8)."""
+"""Ops API keys for feature tests whose routes sit behind `require_staff()` (issue #8), and the
+audit entries those routes write."""
 
 from __future__ import annotations
 
+import httpx
 from fastapi import FastAPI
 
 from app.core.db import unit_of_work
@@ -21,3 +23,14 @@ async def api_key_headers(app: FastAPI, role: Role = Role.OPERATOR) -> dict[str,
             now=app.state.clock.now(),
         )
     return {"X-Api-Key": raw}
+
+
+async def audit_entries(app: FastAPI, target_type: str) -> list[dict]:  # type: ignore[type-arg]
+    admin = await api_key_headers(app, Role.ADMIN)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        response = await c.get(
+            "/api/v1/ops/audit", params={"target_type": target_type}, headers=admin
+        )
+    assert response.status_code == 200, response.text
+    return list(reversed(response.json()))  # oldest first

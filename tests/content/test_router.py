@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from app.content import menus
 from app.ops.constants import Role
-from tests.content.ops_keys import api_key_headers
+from tests.content.ops_keys import api_key_headers, audit_entries
 from tests.webhook.signing import deliver, open_reply, post, reply_fields
 
 API = "/api/v1/ops/content"
@@ -95,17 +95,6 @@ class TestKeywordReplies:
     async def test_unknown_rule_is_404(self, ops: httpx.AsyncClient) -> None:
         response = await ops.patch(f"{API}/keyword-replies/77", json={"priority": 1})
         assert response.status_code == 404
-
-
-async def audit_entries(app: FastAPI, target_type: str) -> list[dict]:  # type: ignore[type-arg]
-    admin = await api_key_headers(app, Role.ADMIN)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
-        response = await c.get(
-            "/api/v1/ops/audit", params={"target_type": target_type}, headers=admin
-        )
-    assert response.status_code == 200, response.text
-    return list(reversed(response.json()))  # oldest first
 
 
 class TestAudit:
