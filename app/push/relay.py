@@ -179,18 +179,21 @@ async def run_relay(
             last_moved_at = time.monotonic()
             continue
         with contextlib.suppress(TimeoutError):
-            wait_s = idle_wait_s(config, since_moved_s=time.monotonic() - last_moved_at)
+            since_moved_s = time.monotonic() - last_moved_at
+            proving = any(h.candidates for h in horizons.values())
+            wait_s = idle_wait_s(config, since_moved_s=since_moved_s, proving=proving)
             await asyncio.wait_for(stop.wait(), wait_s)
 
 
-def idle_wait_s(config: PushConfig, *, since_moved_s: float) -> float:
+def idle_wait_s(config: PushConfig, *, since_moved_s: float, proving: bool = False) -> float:
     """Poll often while producers are active, rarely when the system is idle.
 
     Every row a producer commits waits for the next tick: at a steady 100 alerts/s the 0.2 s
     idle interval alone was half of the alert -> send p99 budget. So for a while after a tick
-    that moved rows, the relay ticks every `relay_busy_interval_s`; an idle system keeps
-    paying only the slow `relay_interval_s` poll.
+    that moved rows, or while a horizon candidate waits for producers to end (`proving`: the
+    first alert after a quiet spell), the relay ticks every `relay_busy_interval_s`; an idle
+    system keeps paying only the slow `relay_interval_s` poll.
     """
-    if since_moved_s < config.relay_busy_window_s:
+    if proving or since_moved_s < config.relay_busy_window_s:
         return config.relay_busy_interval_s
     return config.relay_interval_s

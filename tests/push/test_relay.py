@@ -97,6 +97,10 @@ class TestIdleWait:
         assert idle_wait_s(config, since_moved_s=2.5) == 0.2
         assert idle_wait_s(config, since_moved_s=math.inf) == 0.2  # never moved anything
 
+    def test_polls_fast_while_a_horizon_candidate_waits_for_producers(self):
+        config = PushConfig(relay_interval_s=0.2, relay_busy_interval_s=0.03, relay_busy_window_s=2)
+        assert idle_wait_s(config, since_moved_s=math.inf, proving=True) == 0.03
+
 
 async def open_producer(ctx, openid: str) -> tuple[AsyncSession, int]:
     """A producer transaction that inserted one delivery and has not ended: (session, its id).
