@@ -190,10 +190,13 @@ def idle_wait_s(config: PushConfig, *, since_moved_s: float, proving: bool = Fal
 
     Every row a producer commits waits for the next tick: at a steady 100 alerts/s the 0.2 s
     idle interval alone was half of the alert -> send p99 budget. So for a while after a tick
-    that moved rows, or while a horizon candidate waits for producers to end (`proving`: the
-    first alert after a quiet spell), the relay ticks every `relay_busy_interval_s`; an idle
-    system keeps paying only the slow `relay_interval_s` poll.
+    that moved rows the relay ticks every `relay_busy_interval_s`, and while a horizon
+    candidate waits for producers to end (`proving`; their transactions take milliseconds)
+    every `relay_proving_interval_s`; an idle system keeps paying only the slow
+    `relay_interval_s` poll.
     """
-    if proving or since_moved_s < config.relay_busy_window_s:
+    if proving:
+        return config.relay_proving_interval_s
+    if since_moved_s < config.relay_busy_window_s:
         return config.relay_busy_interval_s
     return config.relay_interval_s

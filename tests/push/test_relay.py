@@ -97,9 +97,12 @@ class TestIdleWait:
         assert idle_wait_s(config, since_moved_s=2.5) == 0.2
         assert idle_wait_s(config, since_moved_s=math.inf) == 0.2  # never moved anything
 
-    def test_polls_fast_while_a_horizon_candidate_waits_for_producers(self):
-        config = PushConfig(relay_interval_s=0.2, relay_busy_interval_s=0.03, relay_busy_window_s=2)
-        assert idle_wait_s(config, since_moved_s=math.inf, proving=True) == 0.03
+    def test_polls_fastest_while_a_horizon_candidate_waits_for_producers(self):
+        config = PushConfig(
+            relay_interval_s=0.2, relay_busy_interval_s=0.05, relay_proving_interval_s=0.02
+        )
+        assert idle_wait_s(config, since_moved_s=math.inf, proving=True) == 0.02
+        assert idle_wait_s(config, since_moved_s=0.5, proving=True) == 0.02
 
 
 async def open_producer(ctx, openid: str) -> tuple[AsyncSession, int]:
