@@ -21,7 +21,8 @@ Real PostgreSQL (a scratch database, recreated), Redis (a scratch DB), the WeCha
    machine, set the figure.
 
 Knobs: BENCH_PUSH_WORKER_ROWS (60,000), BENCH_PUSH_CONCURRENCY (200), BENCH_PUSH_RATE_S (60),
-BENCH_PUSH_LATENCY_S (30), BENCH_PG_ADMIN_URL, BENCH_PUSH_WORKER_DB,
+BENCH_PUSH_LATENCY_S (30), BENCH_PUSH_API_WORKERS (1: the `wxbroker serve` processes of item 4;
+docker-compose.yml runs 2), BENCH_PG_ADMIN_URL, BENCH_PUSH_WORKER_DB,
 BENCH_PUSH_WORKER_REDIS_URL. Run: `.venv/bin/python -m bench.push_worker [worker latency rate]`
 (`make bench` runs all three); figures land in `bench/results/push_worker.txt`.
 """
@@ -75,6 +76,7 @@ RATE_S = float(os.environ.get("BENCH_PUSH_RATE_S", "60"))
 RATE_CAP = 500
 UNCAPPED_S = 10.0
 LATENCY_S = float(os.environ.get("BENCH_PUSH_LATENCY_S", "30"))
+API_WORKERS = int(os.environ.get("BENCH_PUSH_API_WORKERS", "1"))
 ALERTS_PER_S = 100
 BARE_S = 10.0
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -413,6 +415,7 @@ async def bench_latency() -> None:
         template = {"template_id": spec.default_template_id, "title": spec.title}
         httpx.post(f"{base}/_admin/templates", json={**template, "content": spec.content()})  # noqa: ASYNC210
         api_cmd = [str(VENV_BIN / "wxbroker"), "serve", "--port", str(api_port)]
+        api_cmd += ["--workers", str(API_WORKERS)]
         with workers(base, 1), process(api_cmd, worker_env(base), "api"):
             api = f"http://127.0.0.1:{api_port}"
             await asyncio.to_thread(wait_ready, f"{api}/healthz", 60.0)
@@ -424,7 +427,8 @@ async def bench_latency() -> None:
         return
     p50, p99 = lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     note(
-        f"latency: {len(lat):,}/{len(openids):,} alerts sent ({failures} failed posts);"
+        f"latency ({API_WORKERS} API process(es)):"
+        f" {len(lat):,}/{len(openids):,} alerts sent ({failures} failed posts);"
         f" p50 {p50:.0f} ms, p99 {p99:.0f} ms, max {lat[-1]:.0f} ms"
     )
     figure(

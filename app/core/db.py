@@ -30,7 +30,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Row
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -249,55 +248,36 @@ async def fetch_ids_by_group(
     return by_group
 
 
-LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout expires
+async def advisory_lock_holders(session: AsyncSession, key: int) -> frozenset[str]:
+    """The transactions (virtual transaction ids, `pg_locks.virtualtransaction`) that hold or
+    await the advisory lock `key` in this database right now, in any mode.
 
-
-@asynccontextmanager
-async def try_advisory_lock(
-    session: AsyncSession, key: int, *, wait_s: float = 0.0
-) -> AsyncIterator[bool]:
-    """Try to take the exclusive advisory lock `key` for the block; yields whether it got it.
-
-    PostgreSQL: a session-level `pg_try_advisory_lock`, released on exit (shared holders, e.g.
-    a trigger's `pg_advisory_xact_lock_shared`, make it busy). With `wait_s`, a busy lock is
-    queued for up to that long: a steady stream of overlapping shared holders may leave no
-    free instant to find by polling, while a queued request is granted as soon as the holders
-    in place finish (new shared requests queue behind it meanwhile, for at most `wait_s`).
-    SQLite has no advisory locks and one writer at a time: a transaction that has already
-    written holds the database's write lock, so no other writer is in flight: always free.
+    PostgreSQL shows a bigint key as classid = its high 32 bits, objid = its low 32 bits and
+    objsubid = 1 (2 is the two-int4 form), per database. A vxid names one transaction for its
+    whole life and is never given to a later transaction of the same backend, so "no longer
+    listed" means "ended". Reading `pg_locks` takes no lock a producer could wait for.
+    SQLite has no advisory locks and one writer at a time: always empty.
     """
     if dialect_name(session) != "postgresql":
-        yield True
-        return
-    got = bool(await session.scalar(select(func.pg_try_advisory_lock(key))))
-    if not got and wait_s > 0:
-        got = await _wait_for_advisory_lock(session, key, wait_s)
-    try:
-        yield got
-    finally:
-        if got:
-            await session.execute(select(func.pg_advisory_unlock(key)))
-
-
-async def _wait_for_advisory_lock(session: AsyncSession, key: int, wait_s: float) -> bool:
-    previous = await session.scalar(select(func.current_setting("lock_timeout")))
-    timeout = f"{max(1, round(wait_s * 1000))}ms"
-    try:
-        async with session.begin_nested():  # a timeout aborts only this savepoint
-            await session.execute(select(func.set_config("lock_timeout", timeout, True)))
-            await session.execute(select(func.pg_advisory_lock(key)))
-    except DBAPIError as exc:
-        if getattr(exc.orig, "sqlstate", None) != LOCK_NOT_AVAILABLE:
-            raise
-        return False
-    finally:
-        await session.execute(select(func.set_config("lock_timeout", previous, True)))
-    return True
+        return frozenset()
+    rows = await session.scalars(
+        text(
+            "SELECT virtualtransaction FROM pg_locks WHERE locktype = 'advisory'"
+            " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            " AND classid = CAST(:high AS oid) AND objid = CAST(:low AS oid) AND objsubid = 1"
+        ),
+        {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF},
+    )
+    return frozenset(str(vxid) for vxid in rows if vxid is not None)
 
 
 async def last_allocated_id(session: AsyncSession, table: Table) -> int:
     """The highest `id` handed out for `table` so far, committed or not (PostgreSQL: its serial
-    sequence; SQLite: the highest rowid, allocated under the write lock)."""
+    sequence; SQLite: the highest rowid, allocated under the write lock).
+
+    Only true while the sequence has no per-backend cache (`CACHE 1`, the default of a serial
+    column): with a cache, a backend holds ids above the last value it has not handed out yet.
+    """
     if dialect_name(session) == "postgresql":
         last = await session.scalar(
             text("SELECT pg_sequence_last_value(pg_get_serial_sequence(:t, 'id')::regclass)"),

@@ -72,7 +72,8 @@ DEAD_LETTERED = "dead-lettered"
 EARLY_RECEIPT_PREFIX = "push:receipt:"
 
 # Producers hold this advisory lock (shared, until commit) from their INSERT on (a statement
-# trigger, migration 0008); the relay's cursor only passes ids allocated while nobody held it.
+# trigger, migration 0008); the relay's cursor only passes ids whose holders it saw end
+# (`app.push.horizon`). Nobody takes it exclusively.
 PRODUCER_LOCK_KEYS: dict[Kind, int] = {Kind.DELIVERY: 7_260_001, Kind.CS: 7_260_002}
 
 TERMINAL_STATUSES = frozenset(
@@ -85,10 +86,6 @@ class PushConfig:
     """Tuning of relay, worker and reconciler (defaults suit one worker host of 2 cores)."""
 
     relay_batch: int = 20000
-    # How long the relay queues for the producers' lock per tick (producers that start
-    # meanwhile wait behind it, at most this long).
-    horizon_wait_s: float = 0.05
-    horizon_wait_every_s: float = 0.5  # at most one queued attempt this often (run_relay)
     ids_per_entry: int = 50  # one stream entry carries this many ids (fewer XADDs)
     worker_entries: int = 10  # entries read per batch: up to worker_entries * ids_per_entry ids
     concurrency: int = 200  # sends in flight per worker
@@ -104,6 +101,7 @@ class PushConfig:
     relay_interval_s: float = 0.2  # idle poll
     relay_busy_interval_s: float = 0.05  # poll while producers are active…
     relay_busy_window_s: float = 2.0  # …that is, this long after a tick that moved rows
+    relay_proving_interval_s: float = 0.02  # poll while a horizon candidate awaits producers
     reconcile_interval_s: float = 15.0
     reconcile_batch: int = 5000
     heartbeat_ttl_s: int = 60

@@ -9,14 +9,21 @@ Measured on 1,000,000 recipients (docs/alerts-ingest.md): the statement is a pla
 the alert has no deliveries yet (the usual case: it was created in this transaction), because
 `ON CONFLICT DO NOTHING`'s speculative insertion doubled the per-row cost; a replay into an alert
 that already has deliveries takes the `ON CONFLICT` path and inserts only missing fans.
+
+An alert `create_alert` added in the caller's current (sub)transaction, with no deliveries yet
+(the ingest API's and the tick rules' case), needs neither the row lock nor the existence
+check: no other transaction can see it, so its fan-out is a plain INSERT without those two
+round trips (`remember_new_alert`). Any other alert takes the locked path.
 """
 
 from __future__ import annotations
 
 from typing import Any, cast
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Select, Table, exists, insert, literal, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import SessionTransaction
 
 from app.core.db import BigIntPk, UtcDateTime, insert_ignoring_conflicts
 from app.push.errors import AlertNotFoundError, AlertWithoutTemplateError
@@ -24,6 +31,32 @@ from app.push.models import Alert, Delivery
 
 DELIVERY = cast(Table, Delivery.__table__)
 COLUMNS = ["alert_id", "openid", "severity", "next_attempt_at", "expires_at"]
+
+
+# Alerts created in a (sub)transaction that no delivery was added for yet, per transaction
+# object: a later transaction of the same session (or a rolled back savepoint) never matches.
+_NEW_ALERTS: WeakKeyDictionary[SessionTransaction, set[int]] = WeakKeyDictionary()
+
+
+def _current_transaction(session: AsyncSession) -> SessionTransaction | None:
+    sync = session.sync_session
+    return sync.get_nested_transaction() or sync.get_transaction()
+
+
+def remember_new_alert(session: AsyncSession, alert_id: int) -> None:
+    """`create_alert` just inserted this alert in the session's current transaction."""
+    transaction = _current_transaction(session)
+    if transaction is not None:
+        _NEW_ALERTS.setdefault(transaction, set()).add(alert_id)
+
+
+def forget_new_alert(session: AsyncSession, alert_id: int) -> bool:
+    """The alert gets deliveries now; returns whether it was new and untouched until then."""
+    transaction = _current_transaction(session)
+    if transaction is None or alert_id not in _NEW_ALERTS.get(transaction, ()):
+        return False
+    _NEW_ALERTS[transaction].discard(alert_id)
+    return True
 
 
 class FanOutRepository:
@@ -77,10 +110,13 @@ async def insert_deliveries_from_select(
     Flushes nothing else and never commits.
     """
     repo = FanOutRepository(session)
-    alert = await repo.lock_alert(alert_id)
+    new = forget_new_alert(session, alert_id)
+    # New: invisible to other transactions and without deliveries, so no lock and no check
+    # (the identity map holds the row `create_alert` added: `get` sends no query).
+    alert = await (session.get(Alert, alert_id) if new else repo.lock_alert(alert_id))
     if alert is None:
         raise AlertNotFoundError(alert_id)
     if alert.template_id is None or alert.data is None:
         raise AlertWithoutTemplateError(alert_id)
-    replay = await repo.has_deliveries(alert_id)
+    replay = not new and await repo.has_deliveries(alert_id)
     return await repo.insert_from(alert, recipients, replay=replay)

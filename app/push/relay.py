@@ -1,12 +1,12 @@
 """Outbox relay: committed `pending` rows → Redis Streams (ids only).
 
 Hot path (fresh rows: inserted by a producer, never relayed): a cursor per kind. In one
-transaction the relay locks the cursor, finds the id horizon (the highest id handed out while
-no producer was in flight, so no later commit can land below it), reads the fresh ids in
-(cursor, horizon], XADDs them and moves the cursor. No row is updated: a fresh row at or below
-the cursor *is* queued (the API derives it; the worker's claim sets it). If the XADD fails the
-transaction rolls back and the cursor stays; if the commit fails after the XADD, the ids go
-out twice, which the atomic claim makes harmless.
+transaction the relay locks the cursor, finds the id horizon (the highest id no producer can
+still commit a row below, proven without blocking any producer: `app.push.horizon`), reads the
+fresh ids in (cursor, horizon], XADDs them and moves the cursor. No row is updated: a fresh row
+at or below the cursor *is* queued (the API derives it; the worker's claim sets it). If the
+XADD fails the transaction rolls back and the cursor stays; if the commit fails after the
+XADD, the ids go out twice, which the atomic claim makes harmless.
 
 Cold path (rows put back to `pending`: retries, 45009 deferrals, reconciler re-queues,
 re-drives, failed XADDs of it): marked `queued` per row in a short transaction (SKIP LOCKED)
@@ -21,8 +21,7 @@ import logging
 import math
 import time
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 
 from redis.exceptions import RedisError
@@ -33,8 +32,9 @@ from app.core.redis import Redis
 from app.core.time import Clock
 from app.push import stream
 from app.push.constants import CS_LANE, Kind, PushConfig
+from app.push.horizon import IdHorizon
 from app.push.metrics import PUSH_RELAYED
-from app.push.repository import QueueRepository, queue_repository
+from app.push.repository import queue_repository
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +45,18 @@ async def relay_once(
     *,
     clock: Clock,
     config: PushConfig,
+    horizons: Mapping[Kind, IdHorizon] | None = None,
 ) -> int:
-    """Relay every due pending row of both tables; returns how many ids reached Redis."""
+    """Relay every due pending row of both tables; returns how many ids reached Redis.
+
+    `horizons`: the relay loop's own, kept from tick to tick (`new_horizons`); without them
+    this call proves only ids no producer is in flight around."""
+    horizons = horizons or new_horizons()
     total = 0
     for kind in (Kind.DELIVERY, Kind.CS):
-        total += await relay_fresh(sessionmaker, redis, kind, clock=clock, config=config)
+        total += await relay_fresh(
+            sessionmaker, redis, kind, clock=clock, config=config, horizon=horizons[kind]
+        )
         after_id = 0  # batches walk the primary key forward instead of rescanning from the start
         while True:
             moved, after_id = await _relay_batch(
@@ -68,6 +75,7 @@ async def relay_fresh(
     *,
     clock: Clock,
     config: PushConfig,
+    horizon: IdHorizon,
 ) -> int:
     """The cursor path: fresh ids up to the horizon reach Redis and the cursor moves past them."""
     total = 0
@@ -75,27 +83,25 @@ async def relay_fresh(
         async with unit_of_work(sessionmaker) as session:
             repo = queue_repository(session, cs=kind is Kind.CS)
             cursor = await repo.lock_cursor()
-            horizon = await _horizon(repo, config)
-            if horizon is None or horizon <= cursor:
+            proven = await repo.id_horizon(horizon)
+            if proven <= cursor:
                 return total
-            by_lane, highest = await repo.fresh_after(cursor, horizon, config.relay_batch)
+            by_lane, highest = await repo.fresh_after(cursor, proven, config.relay_batch)
             count = sum(len(ids) for ids in by_lane.values())
             full = count == config.relay_batch
             for lane, ids in by_lane.items():  # XADD before the cursor commit
                 await stream.publish(
                     redis, CS_LANE if kind is Kind.CS else lane, ids, per_entry=config.ids_per_entry
                 )
-            await repo.advance_cursor(highest if full else horizon, at=clock.now())
+            await repo.advance_cursor(highest if full else proven, at=clock.now())
         PUSH_RELAYED.labels(kind.value).inc(count)
         total += count
         if not full:
             return total
 
 
-async def _horizon(repo: QueueRepository, config: PushConfig) -> int | None:
-    # Queue for the producers' lock instead of polling for a free instant: at a steady 100
-    # alerts/s on a loaded host, overlapping producers left none for seconds (p50 3 s).
-    return await repo.id_horizon(wait_s=config.horizon_wait_s)
+def new_horizons() -> dict[Kind, IdHorizon]:
+    return {kind: IdHorizon() for kind in Kind}
 
 
 async def _publish(
@@ -159,12 +165,13 @@ async def run_relay(
     config: PushConfig,
 ) -> None:
     """The relay loop: relay, then wait a moment (or until stopped)."""
+    horizons = new_horizons()  # candidates carry over from one tick to the next
     last_moved_at = -math.inf
-    next_wait_at = -math.inf
     while not stop.is_set():
-        tick, next_wait_at = tick_config(config, now=time.monotonic(), next_wait_at=next_wait_at)
         try:
-            moved = await relay_once(sessionmaker, redis, clock=clock, config=tick)
+            moved = await relay_once(
+                sessionmaker, redis, clock=clock, config=config, horizons=horizons
+            )
         except RedisError:
             moved = 0  # logged above; rows are back to pending, try again next tick
         if moved:
@@ -172,31 +179,24 @@ async def run_relay(
             last_moved_at = time.monotonic()
             continue
         with contextlib.suppress(TimeoutError):
-            wait_s = idle_wait_s(config, since_moved_s=time.monotonic() - last_moved_at)
+            since_moved_s = time.monotonic() - last_moved_at
+            proving = any(h.candidates for h in horizons.values())
+            wait_s = idle_wait_s(config, since_moved_s=since_moved_s, proving=proving)
             await asyncio.wait_for(stop.wait(), wait_s)
 
 
-def tick_config(config: PushConfig, *, now: float, next_wait_at: float) -> tuple[PushConfig, float]:
-    """This tick's config and when a tick may queue for the producers' lock again.
-
-    Queueing for the lock makes producers that start meanwhile wait behind the relay; doing it
-    on every 50 ms tick under load stalled the API's INSERTs so often that requests piled up
-    (a run with every POST timing out). So only one tick per `horizon_wait_every_s` queues (at
-    most `horizon_wait_s`); the others only try the lock, which never blocks a producer.
-    """
-    if now >= next_wait_at:
-        return config, now + config.horizon_wait_every_s
-    return replace(config, horizon_wait_s=0.0), next_wait_at
-
-
-def idle_wait_s(config: PushConfig, *, since_moved_s: float) -> float:
+def idle_wait_s(config: PushConfig, *, since_moved_s: float, proving: bool = False) -> float:
     """Poll often while producers are active, rarely when the system is idle.
 
     Every row a producer commits waits for the next tick: at a steady 100 alerts/s the 0.2 s
     idle interval alone was half of the alert -> send p99 budget. So for a while after a tick
-    that moved rows, the relay ticks every `relay_busy_interval_s`; an idle system keeps
-    paying only the slow `relay_interval_s` poll.
+    that moved rows the relay ticks every `relay_busy_interval_s`, and while a horizon
+    candidate waits for producers to end (`proving`; their transactions take milliseconds)
+    every `relay_proving_interval_s`; an idle system keeps paying only the slow
+    `relay_interval_s` poll.
     """
+    if proving:
+        return config.relay_proving_interval_s
     if since_moved_s < config.relay_busy_window_s:
         return config.relay_busy_interval_s
     return config.relay_interval_s

@@ -27,17 +27,18 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import (
+    advisory_lock_holders,
     dialect_name,
     fetch_ids_by_group,
     in_values,
     insert_ignoring_conflicts,
     insert_rows,
     last_allocated_id,
-    try_advisory_lock,
     update_rows,
 )
 from app.core.repository import Repository
 from app.push.constants import CS_LANE, PRODUCER_LOCK_KEYS, DeliveryStatus, Kind
+from app.push.horizon import IdHorizon
 from app.push.models import (
     Alert,
     CsMessage,
@@ -160,21 +161,14 @@ class QueueRepository:
         )
         return int(await self.session.scalar(stmt) or 0)
 
-    async def id_horizon(self, *, wait_s: float = 0.0) -> int | None:
-        """The highest id allocated so far, if no producer is inside a transaction right now.
-
-        Producers take a shared advisory lock from their INSERT to their commit (statement
-        trigger). When the exclusive try-lock succeeds, every id the sequence handed out so
-        far belongs to a finished transaction, so the cursor may pass it: a later commit can
-        never add a row below it. None: a producer was still in flight after `wait_s`.
-        """
-        # On SQLite the lock is always free: lock_cursor's write already holds the database's
-        # write lock, so every id allocated so far belongs to a committed transaction.
-        key = PRODUCER_LOCK_KEYS[self.kind]
-        async with try_advisory_lock(self.session, key, wait_s=wait_s) as free:
-            if not free:
-                return None
-            return await last_allocated_id(self.session, self.t)
+    async def id_horizon(self, horizon: IdHorizon) -> int:
+        """The highest id no producer can still commit a row below, as `horizon` proves it
+        from this sample and its earlier ones (`app.push.horizon`). Never blocks a producer.
+        SQLite: every allocated id is proven at once (no advisory locks; lock_cursor's write
+        already holds the database's write lock, so no other writer is in flight)."""
+        last = await last_allocated_id(self.session, self.t)  # first L, then who holds the lock
+        in_flight = await advisory_lock_holders(self.session, PRODUCER_LOCK_KEYS[self.kind])
+        return horizon.observe(last, in_flight)
 
     async def advance_cursor(self, last_id: int, *, at: datetime) -> None:
         await self.session.execute(

@@ -19,7 +19,11 @@ from app.push import dead_letters, stream
 from app.push.constants import DeliveryStatus, Kind, PushConfig, Severity
 from app.push.dead_letters import count_dead_letters, list_dead_letters, redrive_dead_letter
 from app.push.errors import AlertNotFoundError, DeliveryNotFoundError, InvalidSeverityError
-from app.push.fanout import insert_deliveries_from_select
+from app.push.fanout import (
+    forget_new_alert,
+    insert_deliveries_from_select,
+    remember_new_alert,
+)
 from app.push.models import Alert, CsMessage
 from app.push.receipts import handle_template_receipt
 from app.push.relay import publish_or_unqueue
@@ -82,7 +86,9 @@ async def create_alert(
         data=data,
         url=url,
     )
-    return await AlertRepository(session).add(alert)
+    added = await AlertRepository(session).add(alert)
+    remember_new_alert(session, added.id)  # its first fan-out skips the lock and the check
+    return added
 
 
 async def create_deliveries(
@@ -98,6 +104,7 @@ async def create_deliveries(
     Each row carries its own template and data. A fan-out (the same template for every fan,
     recipients chosen in SQL) uses `insert_deliveries_from_select` instead.
     """
+    forget_new_alert(session, alert.id)  # from now on a fan-out into it may be a replay
     rows = [
         {
             "alert_id": alert.id,

@@ -8,18 +8,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from app.core.db import (
     BigIntPk,
     UtcDateTime,
+    advisory_lock_holders,
     create_engine,
     fetch_ids_by_group,
     in_values,
     insert_rows,
     last_allocated_id,
-    try_advisory_lock,
     update_rows,
 )
 
@@ -142,64 +142,62 @@ class TestLastAllocatedId:
         assert await last_allocated_id(db, ITEM) == ids[-1]
 
 
-class TestTryAdvisoryLock:
-    async def test_free_lock_is_taken_and_released(self, db, engine):
-        async with try_advisory_lock(db, 7_260_999) as free:
-            assert free
-            if db.get_bind().dialect.name == "postgresql":
-                assert not await _other_session_gets(engine, 7_260_999)
-        if db.get_bind().dialect.name == "postgresql":
-            assert await _other_session_gets(engine, 7_260_999)
+class TestAdvisoryLockHolders:
+    async def test_lists_the_transactions_holding_the_key_until_they_end(self, engine):
+        key = 7_260_998
+        async with engine.connect() as a, engine.connect() as b, AsyncSession(engine) as s:
+            assert await advisory_lock_holders(s, key) == frozenset()
+            await a.begin()
+            await a.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({key})")
+            await b.begin()
+            await b.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({key})")
+            await b.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({key + 1})")
+            holders = await advisory_lock_holders(s, key)
+            assert holders == {await _vxid(a), await _vxid(b)}
+            await b.commit()
+            assert await advisory_lock_holders(s, key) == {await _vxid(a)}
+            await a.rollback()
+            assert await advisory_lock_holders(s, key) == frozenset()
 
-    async def test_a_shared_holder_makes_it_busy_on_postgresql(self, engine):
-        async with engine.connect() as holder:
-            await holder.begin()
-            await holder.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(7260998)")
-            async with AsyncSession(engine) as s:
-                async with try_advisory_lock(s, 7_260_998) as free:
-                    assert not free
-                await s.rollback()
-            await holder.rollback()
-        async with AsyncSession(engine) as s, try_advisory_lock(s, 7_260_998) as free:
-            assert free
-
-    async def test_waits_for_shared_holders_to_finish_with_wait_s(self, engine):
-        async with engine.connect() as holder:
+    async def test_a_key_above_32_bits_is_matched_on_both_halves(self, engine):
+        key = (5 << 32) + 7_260_997
+        async with engine.connect() as holder, AsyncSession(engine) as s:
             await holder.begin()
             await holder.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(7260997)")
-
-            async def take() -> bool:
-                async with (
-                    AsyncSession(engine) as s,
-                    try_advisory_lock(s, 7_260_997, wait_s=30) as free,
-                ):
-                    return free
-
-            taking = asyncio.create_task(take())
-            await asyncio.wait_for(_until_an_advisory_lock_is_awaited(holder), 30)
-            await holder.rollback()  # the holder finishes: the queued request is granted
-            assert await asyncio.wait_for(taking, 30)
-
-    async def test_gives_up_after_wait_s_and_leaves_the_transaction_usable(self, engine):
-        async with engine.connect() as holder:
-            await holder.begin()
-            await holder.exec_driver_sql("SELECT pg_advisory_xact_lock_shared(7260996)")
-            async with AsyncSession(engine) as s:
-                async with try_advisory_lock(s, 7_260_996, wait_s=0.05) as free:
-                    assert not free
-                assert await s.scalar(select(func.current_setting("lock_timeout"))) == "0"
-                assert await s.scalar(select(func.pg_backend_pid())) is not None
-                await s.rollback()
+            assert await advisory_lock_holders(s, key) == frozenset()  # same low half only
+            await holder.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({key})")
+            assert await advisory_lock_holders(s, key) == {await _vxid(holder)}
             await holder.rollback()
 
+    async def test_a_waiting_transaction_counts_as_in_flight(self, engine):
+        key = 7_260_996
+        async with engine.connect() as owner, engine.connect() as waiter, AsyncSession(engine) as s:
+            await owner.begin()
+            await owner.exec_driver_sql(f"SELECT pg_advisory_xact_lock({key})")  # exclusive
+            await waiter.begin()
+            waiter_vxid = await _vxid(waiter)
+            waiting = asyncio.create_task(
+                waiter.exec_driver_sql(f"SELECT pg_advisory_xact_lock_shared({key})")
+            )
+            await asyncio.wait_for(_until_listed(s, key, waiter_vxid), 30)
+            await owner.rollback()
+            await asyncio.wait_for(waiting, 30)
+            await waiter.rollback()
 
-async def _until_an_advisory_lock_is_awaited(conn: AsyncConnection) -> None:
-    """Polls pg_locks: the only place another connection's waiting shows."""
-    query = "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"
-    while not (await conn.exec_driver_sql(query)).scalar():  # noqa: ASYNC110 - another process
+    async def test_sqlite_has_none(self, db):
+        if db.get_bind().dialect.name == "sqlite":
+            assert await advisory_lock_holders(db, 7_260_995) == frozenset()
+
+
+async def _vxid(conn: AsyncConnection) -> str:
+    """This connection's virtual transaction id (it has one once its transaction started)."""
+    query = (
+        "SELECT virtualtransaction FROM pg_locks"
+        " WHERE pid = pg_backend_pid() AND locktype = 'virtualxid'"
+    )
+    return str((await conn.exec_driver_sql(query)).scalar_one())
+
+
+async def _until_listed(session: AsyncSession, key: int, vxid: str) -> None:
+    while vxid not in await advisory_lock_holders(session, key):  # noqa: ASYNC110 - another conn
         await asyncio.sleep(0.01)
-
-
-async def _other_session_gets(engine: AsyncEngine, key: int) -> bool:
-    async with AsyncSession(engine) as other, try_advisory_lock(other, key) as free:
-        return free

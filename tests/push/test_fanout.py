@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Select, literal, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, event, func, literal, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.core.db import UtcDateTime, create_engine, unit_of_work
 from app.core.migrate import run_on_engine
@@ -109,6 +109,95 @@ class TestInsertDeliveriesFromSelect:
                 session, alert_id=alert.id, recipients=_subscribed(["o1"])
             )
         assert await _rows(session, alert.id) == []
+
+
+class Statements:
+    """The SQL the engine sends while listening."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine, self.sent = engine.sync_engine, []
+
+    def _record(self, _conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        self.sent.append(statement)
+
+    def __enter__(self) -> list[str]:
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self.sent
+
+    def __exit__(self, *_exc: object) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+
+def _guards(sent: Sequence[str]) -> list[str]:
+    """The alert lock and the existence check of the locked path."""
+    return [q for q in sent if q.endswith("FOR NO KEY UPDATE") or "EXISTS" in q]
+
+
+class TestNewAlertFastPath:
+    """An alert created in the same transaction needs neither the lock nor the check."""
+
+    async def test_a_new_alerts_first_fan_out_skips_the_lock_and_the_check(
+        self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with unit_of_work(sessionmaker) as session:
+            await _fans(session, ["o1", "o2"])
+            alert = await _alert(session)
+            with Statements(engine) as sent:
+                added = await service.insert_deliveries_from_select(
+                    session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
+                )
+            assert added == 2
+            assert _guards(sent) == []
+            assert len(sent) == 1  # the INSERT … SELECT alone
+            with Statements(engine) as sent:  # a replay in the same transaction: checked
+                again = await service.insert_deliveries_from_select(
+                    session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
+                )
+            assert again == 0
+            assert len(_guards(sent)) == 2
+
+    async def test_an_alert_of_an_earlier_transaction_takes_the_locked_path(
+        self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with sessionmaker() as session:
+            await _fans(session, ["o1"])
+            alert = await _alert(session)
+            await session.commit()  # same session, next transaction: others may see it now
+            with Statements(engine) as sent:
+                await service.insert_deliveries_from_select(
+                    session, alert_id=alert.id, recipients=_subscribed(["o1"])
+                )
+            await session.commit()
+        assert len(_guards(sent)) == 2
+
+    async def test_rows_added_by_create_deliveries_first_make_it_a_replay(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with unit_of_work(sessionmaker) as session:
+            await _fans(session, ["o1", "o2"])
+            alert = await _alert(session)
+            await service.create_deliveries(
+                session, alert=alert, template_id="TPL_OWN", recipients=[("o1", {"k": "v"})]
+            )
+            added = await service.insert_deliveries_from_select(
+                session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
+            )
+        assert added == 1  # o1 kept its own row: no unique violation, no second row
+
+    async def test_an_alert_rolled_back_with_its_savepoint_is_not_found(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with sessionmaker() as session:
+            await _fans(session, ["o1"])
+            savepoint = await session.begin_nested()
+            alert_id = (await _alert(session)).id
+            await savepoint.rollback()
+            with pytest.raises(AlertNotFoundError):
+                await service.insert_deliveries_from_select(
+                    session, alert_id=alert_id, recipients=_subscribed(["o1"])
+                )
+            assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
+            await session.rollback()
 
 
 class TestFanOutRowsDownstream:

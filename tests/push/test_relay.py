@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import math
-from dataclasses import replace
+import random
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.push import service, stream
-from app.push.constants import PushConfig
+from app.push.constants import Kind, PushConfig
 from app.push.models import Delivery
-from app.push.relay import idle_wait_s, relay_once, tick_config
-from app.push.repository import queue_repository
+from app.push.relay import idle_wait_s, new_horizons, relay_once
+from app.push.repository import DeliveryRepository, queue_repository
 from tests.push.conftest import add_alert, relay
-
-
-async def until_the_relay_waits(session: AsyncSession) -> None:
-    """pg_locks is the only place another connection's waiting shows."""
-    query = text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
-    while not await session.scalar(query):  # noqa: ASYNC110 - waiting on another connection
-        await asyncio.sleep(0.01)
 
 
 async def statuses(ctx) -> list[str]:
@@ -88,22 +81,6 @@ class TestRelayCursor:
         assert await statuses(ctx) == ["queued"] * 3
         assert await relay(ctx) == 0
 
-    async def test_relay_queues_for_a_producer_in_flight_instead_of_giving_up(self, ctx):
-        ctx.config = replace(ctx.config, horizon_wait_s=30.0)  # a safety net, not a timing
-        await add_alert(ctx.sessionmaker, ["early"])
-        async with ctx.sessionmaker() as slow:
-            alert = await service.create_alert(
-                slow, alert_type="trade_fill", severity="transactional", payload={}
-            )
-            await service.create_deliveries(
-                slow, alert=alert, template_id="T", recipients=[("late", {"k": "v"})]
-            )
-            relaying = asyncio.create_task(relay(ctx))
-            await asyncio.wait_for(until_the_relay_waits(slow), 30)
-            await slow.commit()  # the producer finishes while the relay waits: same tick
-            assert await asyncio.wait_for(relaying, 30) == 2
-        assert await statuses(ctx) == ["queued"] * 2
-
     async def test_relaying_marks_no_row(self, ctx):
         """The hot path writes the cursor only; the claim sets `queued_at` lazily."""
         await add_alert(ctx.sessionmaker, ["a", "b", "c"])
@@ -120,13 +97,137 @@ class TestIdleWait:
         assert idle_wait_s(config, since_moved_s=2.5) == 0.2
         assert idle_wait_s(config, since_moved_s=math.inf) == 0.2  # never moved anything
 
+    def test_polls_fastest_while_a_horizon_candidate_waits_for_producers(self):
+        config = PushConfig(
+            relay_interval_s=0.2, relay_busy_interval_s=0.05, relay_proving_interval_s=0.02
+        )
+        assert idle_wait_s(config, since_moved_s=math.inf, proving=True) == 0.02
+        assert idle_wait_s(config, since_moved_s=0.5, proving=True) == 0.02
 
-class TestTickConfig:
-    def test_only_one_tick_per_period_queues_for_the_producers_lock(self):
-        config = PushConfig(horizon_wait_s=0.05, horizon_wait_every_s=0.5)
-        first, next_at = tick_config(config, now=10.0, next_wait_at=-math.inf)
-        assert (first.horizon_wait_s, next_at) == (0.05, 10.5)
-        soon, still = tick_config(config, now=10.2, next_wait_at=next_at)
-        assert (soon.horizon_wait_s, still) == (0.0, 10.5)  # only tries: never blocks producers
-        later, after = tick_config(config, now=10.6, next_wait_at=still)
-        assert (later.horizon_wait_s, after) == (0.05, 11.1)
+
+async def open_producer(ctx, openid: str) -> tuple[AsyncSession, int]:
+    """A producer transaction that inserted one delivery and has not ended: (session, its id).
+    The caller commits or rolls it back (and closes the session)."""
+    session = ctx.sessionmaker()
+    alert = await service.create_alert(
+        session, alert_type="trade_fill", severity="transactional", payload={}
+    )
+    await service.create_deliveries(
+        session, alert=alert, template_id="T", recipients=[(openid, {"k": "v"})]
+    )
+    ids = await DeliveryRepository(session).list_ids_for_alert(alert.id)
+    return session, ids[0]
+
+
+class TestIdHorizonWithProducersInFlight:
+    """Two or more real PostgreSQL connections: the relay's horizon never passes an id whose
+    transaction is still open, and passes it on the first tick after that transaction ended."""
+
+    async def relay(self, ctx, horizons) -> int:
+        return await relay_once(
+            ctx.sessionmaker, ctx.redis, clock=ctx.clock, config=ctx.config, horizons=horizons
+        )
+
+    @pytest.mark.parametrize("ending", ["commit", "rollback"])
+    async def test_an_open_producer_holds_the_horizon_below_its_ids_until_it_ends(
+        self, ctx, ending
+    ):
+        horizons = new_horizons()
+        _, before = await add_alert(ctx.sessionmaker, ["before"])
+        assert await self.relay(ctx, horizons) == 1
+        slow, slow_id = await open_producer(ctx, "slow")
+        async with slow:
+            _, fast_ids = await add_alert(ctx.sessionmaker, ["fast1", "fast2"])
+            assert slow_id < min(fast_ids)
+            assert await self.relay(ctx, horizons) == 0  # every id above `before` waits
+            assert horizons[Kind.DELIVERY].proven == before[0]
+            await (slow.commit() if ending == "commit" else slow.rollback())
+        relayed = 3 if ending == "commit" else 2
+        assert await self.relay(ctx, horizons) == relayed
+        assert await relayed_ids(ctx) == sorted(
+            before + fast_ids + ([slow_id] if ending == "commit" else [])
+        )
+        assert await self.relay(ctx, horizons) == 0
+
+    async def test_a_sample_is_proven_once_its_holders_ended_even_with_new_producers_in_flight(
+        self, ctx
+    ):
+        horizons = new_horizons()
+        first, _ = await open_producer(ctx, "first")
+        async with first:
+            await add_alert(ctx.sessionmaker, ["fast"])
+            assert await self.relay(ctx, horizons) == 0  # sample: (fast's id, {first})
+            await first.commit()
+        later, later_id = await open_producer(ctx, "later")
+        async with later:  # in flight at the next tick, but it started after the sample
+            assert await self.relay(ctx, horizons) == 2  # first's row and fast's, not later's
+            assert later_id not in await relayed_ids(ctx)
+            assert await self.relay(ctx, horizons) == 0
+            await later.commit()
+        assert await self.relay(ctx, horizons) == 1
+
+    async def test_several_producers_in_flight_all_have_to_end(self, ctx):
+        horizons = new_horizons()
+        a, a_id = await open_producer(ctx, "a")
+        b, _ = await open_producer(ctx, "b")
+        async with a, b:
+            _, fast_ids = await add_alert(ctx.sessionmaker, ["fast"])
+            assert await self.relay(ctx, horizons) == 0
+            await a.commit()
+            assert await self.relay(ctx, horizons) == 0  # b still holds ids below fast's
+            await b.rollback()
+            assert await self.relay(ctx, horizons) == 2
+        assert await relayed_ids(ctx) == sorted([a_id, *fast_ids])
+
+    async def test_a_slow_fan_out_committing_after_a_faster_one_is_relayed(self, ctx):
+        horizons = new_horizons()
+        slow, slow_id = await open_producer(ctx, "slow")
+        async with slow:
+            for i in range(3):  # fast producers come and go, each above the slow one's id
+                await add_alert(ctx.sessionmaker, [f"fast{i}"])
+                await self.relay(ctx, horizons)
+            assert await relayed_ids(ctx) == []
+            await slow.commit()
+        assert await self.relay(ctx, horizons) == 4
+        assert slow_id in await relayed_ids(ctx)
+
+
+class TestHorizonUnderConcurrentProducers:
+    async def test_every_committed_row_is_relayed_once_and_no_rolled_back_one(self, ctx):
+        """Producers overlap at random (slow and fast, committing or rolling back) while the
+        relay ticks: a cursor passing an id before its transaction ended would lose it."""
+        rng = random.Random(11)
+        committed: list[int] = []
+        horizons = new_horizons()
+        producing = True
+
+        async def producer(n: int) -> None:
+            for i in range(6):
+                session, first = await open_producer(ctx, f"p{n}-{i}")
+                async with session:
+                    await asyncio.sleep(rng.choice([0, 0.001, 0.005, 0.03]))
+                    if rng.random() < 0.2:
+                        await session.rollback()
+                    else:
+                        await session.commit()
+                        committed.append(first)
+
+        async def relay_loop() -> None:
+            while producing:
+                await relay_once(
+                    ctx.sessionmaker, ctx.redis, clock=ctx.clock, config=ctx.config,
+                    horizons=horizons,
+                )  # fmt: skip
+                await asyncio.sleep(0.002)
+
+        relaying = asyncio.create_task(relay_loop())
+        await asyncio.gather(*(producer(n) for n in range(6)))
+        producing = False
+        await relaying
+        await relay_once(
+            ctx.sessionmaker, ctx.redis, clock=ctx.clock, config=ctx.config, horizons=horizons
+        )
+        entries = await stream.read_batch(ctx.redis, "t", max_entries=1000, block_ms=None)
+        relayed = [i for e in entries for i in e.ids]
+        assert sorted(relayed) == sorted(committed)  # each once, none lost, no rolled back id
+        assert len(committed) > 20
