@@ -9,6 +9,14 @@ Measured on 1,000,000 recipients (docs/alerts-ingest.md): the statement is a pla
 the alert has no deliveries yet (the usual case: it was created in this transaction), because
 `ON CONFLICT DO NOTHING`'s speculative insertion doubled the per-row cost; a replay into an alert
 that already has deliveries takes the `ON CONFLICT` path and inserts only missing fans.
+
+The rows go in ordered by openid, the order of the `(alert_id, openid)` unique index: every
+index entry then lands on the right-most leaf (an append) instead of a random page, and the
+ids (`nextval` runs above the sort: PostgreSQL evaluates volatile outputs after it) follow the
+same order. PostgreSQL usually gets the order for free from the fan and preference tables'
+openid indexes (a merge anti-join instead of a hash one). Measured on 1,000,000 fans stored in
+random openid order (as real fans are, by subscription time): 4.7 s → 3.2 s; on fans stored
+in openid order (the benchmark's): no slower (docs/alerts-ingest.md "Fan-out speed").
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ class FanOutRepository:
             literal(alert.severity, DELIVERY.c.severity.type),
             next_attempt if next_attempt is not None else literal(None, UtcDateTime()),
             literal(alert.expires_at, UtcDateTime()),
-        )
+        ).order_by(picked.c.openid)  # (alert_id, openid) index order: see the module docstring
         if replay:
             dialect = self.session.get_bind().dialect.name
             stmt = insert_ignoring_conflicts(dialect, DELIVERY, ["alert_id", "openid"])
