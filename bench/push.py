@@ -7,11 +7,16 @@ Redis (a scratch DB).
    N rows into a table with only a primary key, same run — target >= 50 % of its rate;
 2. relay of N pending deliveries into Redis Streams — target < 5 s for 1,000,000.
 
+`fanout` stores the fans in openid order (the seed's order); `fanout-shuffled` runs the same
+comparison on fans stored in random openid order, as real fans are (by subscription time):
+both statements then read the fans in an order unrelated to their indexes'.
+
 Items 3-5 (worker throughput and RSS, alert → send latency, rate-cap accuracy) run worker
 processes against the simulator: `bench/push_worker.py`.
 
 Knobs: BENCH_PUSH_ROWS (1,000,000), BENCH_PG_ADMIN_URL, BENCH_PUSH_DB, BENCH_PUSH_REDIS_URL.
-Run: `.venv/bin/python -m bench.push [fanout relay]` or `make bench`.
+Run: `.venv/bin/python -m bench.push [fanout relay fanout-shuffled]` or `make bench` (the
+first two).
 """
 
 from __future__ import annotations
@@ -139,15 +144,20 @@ FANOUT_ALERTS = {
 }  # fmt: skip
 
 
-async def seed_fans(conn: asyncpg.Connection, beijing_hour: int) -> dict[str, int]:
-    """N subscribed fans with preferences for a fifth of them; the expected recipients."""
+async def seed_fans(
+    conn: asyncpg.Connection, beijing_hour: int, *, shuffled: bool = False
+) -> dict[str, int]:
+    """N subscribed fans with preferences for a fifth of them; the expected recipients.
+    `shuffled`: both tables stored in random openid order instead of openid order."""
     await conn.execute("TRUNCATE fan, fan_preference RESTART IDENTITY CASCADE")
+    order = " ORDER BY md5(g::text)" if shuffled else ""
     await conn.execute(
         """INSERT INTO fan (openid, is_subscribed, subscribe_count)
-           SELECT 'oFan' || lpad(g::text, 8, '0'), true, 1 FROM generate_series(1, $1) g""",
+           SELECT 'oFan' || lpad(g::text, 8, '0'), true, 1 FROM generate_series(1, $1) g"""
+        + order,
         ROWS,
     )
-    await conn.execute(PREFS_SQL, ROWS, beijing_hour)
+    await conn.execute(PREFS_SQL + order, ROWS, beijing_hour)
     await conn.execute("ANALYZE fan")
     await conn.execute("ANALYZE fan_preference")
     opted_out = ROWS // 20
@@ -170,7 +180,7 @@ async def bare_insert_select(conn: asyncpg.Connection) -> float:
     return elapsed
 
 
-async def bench_fanout() -> None:
+async def bench_fanout(*, shuffled: bool = False) -> None:
     """The ingest path's own function (`alerts.service.fan_out`: alert row, recipients query,
     `push.service.insert_deliveries_from_select`, commit) for a market alert (quiet hours skip)
     and a transactional one (quiet hours defer), each next to a bare INSERT … SELECT."""
@@ -182,7 +192,7 @@ async def bench_fanout() -> None:
     await reset_tables(conn)
     now = datetime.now(UTC)
     hour, quiet_ends = alerts_service.beijing_hour_and_quiet_ends(now)
-    expected = await seed_fans(conn, hour)
+    expected = await seed_fans(conn, hour, shuffled=shuffled)
     engine = create_engine(db_url())
     sessionmaker = create_sessionmaker(engine)
     config = alerts_service.FanOutConfig(base_url="http://127.0.0.1:8000")
@@ -213,7 +223,7 @@ async def bench_fanout() -> None:
             f"{ROWS:,} pairs in {bare_s:.2f} s"
         )
         figure(
-            f"1 fan-out ({severity}) to {ROWS:,} fans vs bare",
+            f"1 fan-out ({severity}) to {ROWS:,} {'shuffled ' if shuffled else ''}fans vs bare",
             f"{ratio:.0%} of its rate ({accepted.recipients / fan_out_s:,.0f} vs"
             f" {ROWS / bare_s:,.0f} rows/s)",
             ">= 50 %",
@@ -261,11 +271,18 @@ async def bench_relay() -> None:
 
 # -- main ----------------------------------------------------------------------------------
 
-PARTS = {"fanout": bench_fanout, "relay": bench_relay}
+
+async def bench_fanout_shuffled() -> None:
+    await bench_fanout(shuffled=True)
+
+
+PARTS = {"fanout": bench_fanout, "relay": bench_relay, "fanout-shuffled": bench_fanout_shuffled}
+DEFAULT_PARTS = ["fanout", "relay"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    chosen = [p for p in (argv if argv is not None else sys.argv[1:]) if p in PARTS] or list(PARTS)
+    asked = argv if argv is not None else sys.argv[1:]
+    chosen = [p for p in asked if p in PARTS] or DEFAULT_PARTS
     RESULTS.mkdir(parents=True, exist_ok=True)
     asyncio.run(recreate_db())
     for name in chosen:

@@ -14,6 +14,14 @@ An alert `create_alert` added in the caller's current (sub)transaction, with no 
 (the ingest API's and the tick rules' case), needs neither the row lock nor the existence
 check: no other transaction can see it, so its fan-out is a plain INSERT without those two
 round trips (`remember_new_alert`). Any other alert takes the locked path.
+
+The rows go in ordered by openid, the order of the `(alert_id, openid)` unique index: every
+index entry then lands on the right-most leaf (an append) instead of a random page, and the
+ids (`nextval` runs above the sort: PostgreSQL evaluates volatile outputs after it) follow the
+same order. PostgreSQL usually gets the order for free from the fan and preference tables'
+openid indexes (a merge anti-join instead of a hash one). Measured on 1,000,000 fans stored in
+random openid order (as real fans are, by subscription time): 4.7 s → 3.2 s; on fans stored
+in openid order (the benchmark's): no slower (docs/alerts-ingest.md "Fan-out speed").
 """
 
 from __future__ import annotations
@@ -84,7 +92,7 @@ class FanOutRepository:
             literal(alert.severity, DELIVERY.c.severity.type),
             next_attempt if next_attempt is not None else literal(None, UtcDateTime()),
             literal(alert.expires_at, UtcDateTime()),
-        )
+        ).order_by(picked.c.openid)  # (alert_id, openid) index order: see the module docstring
         if replay:
             dialect = self.session.get_bind().dialect.name
             stmt = insert_ignoring_conflicts(dialect, DELIVERY, ["alert_id", "openid"])

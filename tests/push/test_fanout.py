@@ -94,6 +94,19 @@ class TestInsertDeliveriesFromSelect:
         assert (first, again) == (2, 1)
         assert [r.openid for r in await _rows(session, alert.id)] == ["o1", "o2", "o3"]
 
+    async def test_rows_go_in_in_openid_order_whatever_order_the_select_yields(
+        self, session: AsyncSession
+    ) -> None:
+        # Fans stored out of openid order (as real ones are): the ids, given in insert order,
+        # follow the (alert_id, openid) index order, so each index entry is an append.
+        await _fans(session, ["o3", "o1", "o4", "o2"])
+        alert = await _alert(session)
+        await service.insert_deliveries_from_select(
+            session, alert_id=alert.id, recipients=_subscribed(["o1", "o2", "o3", "o4"])
+        )
+        stmt = select(Delivery.openid).where(Delivery.alert_id == alert.id).order_by(Delivery.id)
+        assert list(await session.scalars(stmt)) == ["o1", "o2", "o3", "o4"]
+
     async def test_an_unknown_alert_is_refused(self, session: AsyncSession) -> None:
         await _fans(session, ["o1"])
         with pytest.raises(AlertNotFoundError):
@@ -259,7 +272,7 @@ async def test_both_insert_paths_run_on_sqlite(tmp_path: Path) -> None:
     await run_on_engine(lite, "upgrade", "head")
     try:
         async with AsyncSession(lite, expire_on_commit=False) as session:
-            await _fans(session, ["o1", "o2", "o3"])
+            await _fans(session, ["o2", "o1", "o3"])
             alert = await _alert(session)
             first = await service.insert_deliveries_from_select(
                 session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
@@ -270,5 +283,7 @@ async def test_both_insert_paths_run_on_sqlite(tmp_path: Path) -> None:
             await session.commit()
             assert (first, again) == (2, 1)
             assert [r.openid for r in await _rows(session, alert.id)] == ["o1", "o2", "o3"]
+            by_id = select(Delivery.openid).order_by(Delivery.id)
+            assert list(await session.scalars(by_id)) == ["o1", "o2", "o3"]
     finally:
         await lite.dispose()
