@@ -3,11 +3,11 @@ dialect switches of the code base (PostgreSQL in production, SQLite for the embe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Row
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -40,6 +40,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Insert
 from sqlalchemy.types import TypeDecorator
+
+_T = TypeVar("_T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -91,9 +93,28 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine.sync_engine.pool, "checkout", _discard_closed_connection)
+    return engine
+
+
+def _discard_closed_connection(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """`pool_pre_ping` without its three round trips (BEGIN, `;`, ROLLBACK) per checkout.
+
+    asyncpg reads every pooled connection's socket while it sits in the pool, so a connection
+    the server closed (restart, `pg_terminate_backend`, idle timeout) is already marked closed
+    when it is checked out: the pool drops it and hands out another one (or connects anew). A
+    connection that died without the client seeing it yet fails its first statement; that
+    invalidates the pool, and callers on hot paths retry once (`retry_on_disconnect`).
+    """
+    if is_closed(record.driver_connection):
+        raise DisconnectionError("connection closed by the server")
+
+
+def is_closed(driver_connection: Any) -> bool:
+    """Whether the driver already saw this connection close (no I/O)."""
+    closed = getattr(driver_connection, "is_closed", None)
+    return bool(closed()) if callable(closed) else False
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -120,6 +141,24 @@ async def unit_of_work(
         except BaseException:
             await session.rollback()
             raise
+
+
+async def retry_on_disconnect(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[_T]],
+) -> _T:
+    """`work` in one transaction (`unit_of_work`), run once more on a fresh connection when the
+    first attempt failed because its connection was gone (a database restart): the pool drops
+    every old connection then. Only for work that is safe to repeat: its transaction either
+    committed or left no trace, and a repeat after a lost commit must change nothing."""
+    try:
+        async with unit_of_work(sessionmaker) as session:
+            return await work(session)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    async with unit_of_work(sessionmaker) as session:
+        return await work(session)
 
 
 def insert_ignoring_conflicts(

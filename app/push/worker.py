@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.core.db import unit_of_work
+from app.core.db import retry_on_disconnect, unit_of_work
 from app.core.redis import Redis, is_in_process
 from app.core.supervisor import Supervisor
 from app.core.time import Clock, next_beijing_midnight
@@ -180,13 +180,20 @@ async def claim(
     ctx: WorkerContext, kind: Kind, ids: Sequence[int], *, now: datetime
 ) -> list[Claimed]:
     lease_until = now + timedelta(seconds=ctx.config.send_lease_s)
-    async with unit_of_work(ctx.sessionmaker) as session:
+    expired: list[int] = []
+
+    async def work(session: AsyncSession) -> list[Claimed]:
         repo = queue_repository(session, cs=kind is Kind.CS)
         if kind is Kind.DELIVERY:
-            expired = await repo.expire(ids, now=now)
-            if expired:
-                PUSH_SENDS.labels(kind.value, "expired").inc(len(expired))
+            expired[:] = await repo.expire(ids, now=now)
         return await repo.claim(ids, now=now, lease_until=lease_until)
+
+    # Repeatable: a claim whose commit was lost left rows `sending` under this very lease,
+    # which the repeat cannot take (the reconciler re-queues them after the lease).
+    claimed = await retry_on_disconnect(ctx.sessionmaker, work)
+    if expired:
+        PUSH_SENDS.labels(kind.value, "expired").inc(len(expired))
+    return claimed
 
 
 async def send_all(
@@ -257,8 +264,12 @@ async def record_outcomes(
     if any(o.kind is OutcomeKind.PAUSE for _, o in outcomes):
         result.pause_until = next_beijing_midnight(now)
     transitions = [decide(ctx, item, outcome, now=now, result=result) for item, outcome in outcomes]
-    async with unit_of_work(ctx.sessionmaker) as session:
-        await queue_repository(session, cs=kind is Kind.CS).record(transitions, now=now)
+
+    async def work(session: AsyncSession) -> list[int]:
+        return await queue_repository(session, cs=kind is Kind.CS).record(transitions, now=now)
+
+    # Repeatable: fenced by status and lease, a repeat after a lost commit matches no row.
+    await retry_on_disconnect(ctx.sessionmaker, work)
     if kind is Kind.DELIVERY and result.sent_msgids:
         # Only after the commit: a receipt handler that found no row stashes the receipt and
         # then looks again, so each early receipt is applied by one side or the other.

@@ -7,21 +7,29 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
-from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, func, insert, select, text
+from sqlalchemy.dialects.postgresql.asyncpg import AsyncAdapt_asyncpg_connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from app.core import db as core_db
 from app.core.db import (
     BigIntPk,
     UtcDateTime,
     create_engine,
+    create_sessionmaker,
     fetch_ids_by_group,
     in_values,
     insert_rows,
     last_allocated_id,
+    retry_on_disconnect,
     try_advisory_lock,
+    unit_of_work,
     update_rows,
 )
+from tests.conftest import PG_ADMIN_URL, TEST_DB_NAME, pg_url
 
 META = MetaData()
 ITEM = Table(
@@ -203,3 +211,73 @@ async def _until_an_advisory_lock_is_awaited(conn: AsyncConnection) -> None:
 async def _other_session_gets(engine: AsyncEngine, key: int) -> bool:
     async with AsyncSession(engine) as other, try_advisory_lock(other, key) as free:
         return free
+
+
+class TestConnectionLoss:
+    """No pre-ping round trips: closed connections are dropped at checkout, and hot paths
+    retry once when a connection died unseen (a database restart)."""
+
+    @pytest.fixture
+    async def small_engine(self, engine: AsyncEngine) -> AsyncIterator[AsyncEngine]:
+        eng = create_engine(pg_url(TEST_DB_NAME), pool_size=1)  # `engine` created the database
+        yield eng
+        await eng.dispose()
+
+    async def test_a_connection_the_server_closed_is_replaced_at_checkout(self, small_engine):
+        first = await _backend_pid(small_engine)
+        await _terminate(first)
+        await asyncio.sleep(0.2)  # the driver reads the server's goodbye while pooled
+        assert await _backend_pid(small_engine) not in (first, None)
+
+    async def test_checkout_costs_no_round_trip(self, small_engine, monkeypatch):
+        await _backend_pid(small_engine)
+        pings: list[int] = []
+        conn_type = AsyncAdapt_asyncpg_connection
+        original = conn_type.ping
+        monkeypatch.setattr(conn_type, "ping", lambda self: (pings.append(1), original(self))[1])
+        sessions = create_sessionmaker(small_engine)
+        async with unit_of_work(sessions) as s:
+            await s.execute(select(func.pg_backend_pid()))
+        assert pings == []  # pool_pre_ping would have sent BEGIN, `;` and ROLLBACK first
+
+    async def test_work_runs_again_once_when_its_connection_died_unseen(
+        self, small_engine, monkeypatch
+    ):
+        sessions = create_sessionmaker(small_engine)
+        first = await _backend_pid(small_engine)
+        monkeypatch.setattr(core_db, "is_closed", lambda _conn: False)  # as if not seen yet
+        await _terminate(first)
+        await asyncio.sleep(0.2)
+        calls: list[int] = []
+
+        async def work(s: AsyncSession) -> int:
+            calls.append(1)
+            return int(await s.scalar(select(func.pg_backend_pid())) or 0)
+
+        assert await retry_on_disconnect(sessions, work) not in (first, 0)
+        assert len(calls) == 2
+
+    async def test_other_errors_are_not_retried(self, small_engine):
+        sessions = create_sessionmaker(small_engine)
+        calls: list[int] = []
+
+        async def work(s: AsyncSession) -> None:
+            calls.append(1)
+            await s.execute(text("SELECT * FROM no_such_table"))
+
+        with pytest.raises(DBAPIError):
+            await retry_on_disconnect(sessions, work)
+        assert len(calls) == 1
+
+
+async def _backend_pid(engine: AsyncEngine) -> int | None:
+    async with engine.connect() as conn:
+        return await conn.scalar(select(func.pg_backend_pid()))
+
+
+async def _terminate(pid: int | None) -> None:
+    admin = await asyncpg.connect(PG_ADMIN_URL)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
