@@ -48,7 +48,14 @@ from app.push.receipts import handle_template_receipt, take_early_receipts
 from app.push.reconciler import run_reconciler
 from app.push.relay import run_relay
 from app.push.repository import Claimed, Transition, queue_repository
-from app.push.sender import Outcome, OutcomeKind, PushWeChat, send_custom, send_template
+from app.push.sender import (
+    Outcome,
+    OutcomeKind,
+    PushWeChat,
+    send_custom,
+    send_template,
+    timed_out,
+)
 from app.push.stream import StreamEntry
 from app.wechat.errors import (
     MAX_ATTEMPTS,
@@ -202,36 +209,103 @@ async def send_all(
     """Send with bounded concurrency under the shared rate limit; stop early on 45009.
 
     A send's task is created only once it holds a slot (and a token): hundreds of tasks
-    parked on the semaphore cost a wake-up each and stay in memory for nothing.
+    parked on the semaphore cost a wake-up each and stay in memory for nothing. Each send is
+    cut after `send_timeout_s` (one timer for the batch, `SendDeadlines`).
     """
     semaphore = ctx.slots()
+    deadlines = SendDeadlines(ctx.config.send_timeout_s)
     results: dict[int, Outcome] = {}
 
     async def send_one(item: Claimed) -> None:
+        task = deadlines.start()
         try:
-            outcome = await _send_guarded(ctx, kind, item)
+            try:
+                outcome = await _send_guarded(ctx, kind, item)
+            except asyncio.CancelledError:
+                if not deadlines.cut(task):
+                    raise  # the worker itself is being cancelled
+                outcome = timed_out(custom=kind is Kind.CS)
             if outcome.kind is OutcomeKind.PAUSE:
                 ctx.quota_gone_until[kind] = next_beijing_midnight(ctx.clock.now())
             results[item.id] = outcome
         finally:
+            deadlines.finish(task)
             semaphore.release()
 
     tasks: list[asyncio.Task[None]] = []
     waiting = list(items)
-    while waiting and not ctx.quota_gone(kind):
-        granted = await _take_tokens(ctx, kind, len(waiting))
-        started, waiting = waiting[:granted], waiting[granted:]
-        for position, item in enumerate(started):
-            await semaphore.acquire()
-            if ctx.quota_gone(kind):  # another send hit 45009 meanwhile
-                semaphore.release()
-                waiting = started[position:] + waiting
-                break
-            tasks.append(asyncio.create_task(send_one(item)))
-    for item in waiting:  # never started: the quota ran out meanwhile
-        results[item.id] = Outcome(OutcomeKind.PAUSE)
-    await asyncio.gather(*tasks)
+    try:
+        while waiting and not ctx.quota_gone(kind):
+            granted = await _take_tokens(ctx, kind, len(waiting))
+            started, waiting = waiting[:granted], waiting[granted:]
+            for position, item in enumerate(started):
+                await semaphore.acquire()
+                if ctx.quota_gone(kind):  # another send hit 45009 meanwhile
+                    semaphore.release()
+                    waiting = started[position:] + waiting
+                    break
+                tasks.append(asyncio.create_task(send_one(item)))
+        for item in waiting:  # never started: the quota ran out meanwhile
+            results[item.id] = Outcome(OutcomeKind.PAUSE)
+        await asyncio.gather(*tasks)
+    finally:
+        deadlines.close()
     return [(item, results[item.id]) for item in items]
+
+
+class SendDeadlines:
+    """`send_timeout_s` for every send of a batch with one timer, not one per send.
+
+    Every send gets the same timeout, so deadlines fall in start order: the timer sleeps
+    until the oldest running send's deadline, cancels each send past its own and re-arms
+    for the next. A cancelled send learns from `cut` that the deadline (not a stopping
+    worker) cancelled it, and records a timed-out send (retried with backoff).
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self._timeout_s = timeout_s
+        self._running: dict[asyncio.Task[Any], float] = {}  # start order = deadline order
+        self._cut: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> asyncio.Task[Any]:
+        """Called by the send's own task when it starts; returns that task."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("SendDeadlines.start outside a task")
+        loop = asyncio.get_running_loop()
+        self._running[task] = loop.time() + self._timeout_s
+        if self._timer is None:
+            self._timer = loop.call_at(self._running[task], self._expire)
+        return task
+
+    def finish(self, task: asyncio.Task[Any]) -> None:
+        self._running.pop(task, None)
+        self._cut.discard(task)
+
+    def cut(self, task: asyncio.Task[Any]) -> bool:
+        """Whether the deadline cancelled `task` (then the cancellation is absorbed)."""
+        if task not in self._cut:
+            return False
+        task.uncancel()
+        return True
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for task, deadline in list(self._running.items()):
+            if deadline > now:
+                self._timer = loop.call_at(deadline, self._expire)
+                return
+            del self._running[task]
+            self._cut.add(task)
+            task.cancel()
 
 
 async def _take_tokens(ctx: WorkerContext, kind: Kind, want: int) -> int:
@@ -245,11 +319,10 @@ async def _take_tokens(ctx: WorkerContext, kind: Kind, want: int) -> int:
 
 
 async def _send_guarded(ctx: WorkerContext, kind: Kind, item: Claimed) -> Outcome:
-    timeout_s = ctx.config.send_timeout_s
-    try:
+    try:  # no timeout here: `SendDeadlines` bounds the send
         if kind is Kind.CS:
-            return await send_custom(ctx.wechat, item, timeout_s=timeout_s)
-        return await send_template(ctx.wechat, item, timeout_s=timeout_s)
+            return await send_custom(ctx.wechat, item)
+        return await send_template(ctx.wechat, item)
     except Exception as exc:  # worker edge: one bad send must not sink the batch
         log.exception("push.send.crashed", extra={"kind": kind.value, "item_id": item.id})
         return Outcome(OutcomeKind.RETRY, error=WeChatError(f"unexpected {type(exc).__name__}"))

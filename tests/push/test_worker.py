@@ -144,6 +144,25 @@ class TestOutcomes:
         assert (row.status, row.errcode) == ("pending", None)
         assert "timeout" in row.error
 
+    async def test_a_send_that_hangs_is_cut_at_send_timeout_and_retried(
+        self, sessionmaker, push_redis, clock, push_config
+    ):
+        hangs = HangingWeChat(openids={"stuck", "stuck2"})
+        config = replace(push_config, send_timeout_s=0.2, ids_per_entry=10)
+        ctx = make_ctx(sessionmaker, push_redis, hangs, clock, config)
+        _, ids = await add_alert(sessionmaker, ["ok1", "stuck", "ok2", "stuck2", "ok3"])
+        await relay(ctx)
+
+        assert await asyncio.wait_for(run_once(ctx), 10) == 1
+        by_id = await rows(ctx)
+        status = {by_id[i].openid: (by_id[i].status, by_id[i].error) for i in ids}
+        assert status["ok1"] == status["ok2"] == status["ok3"] == ("sent", None)
+        assert status["stuck"][0] == status["stuck2"][0] == "pending"  # retried later
+        assert "send timed out" in (status["stuck"][1] or "")
+        assert hangs.cancelled == 2  # the hung calls were cancelled, not left running
+        assert ctx.slots()._value == config.concurrency  # every slot came back
+        assert await unacked(ctx, "transactional") == 0
+
     async def test_permanent_error_fails_at_once(self, ctx, fake_wechat):
         fake_wechat.fail("gone", api_error(43004))
         _, ids = await add_alert(ctx.sessionmaker, ["gone", "ok"])
@@ -337,6 +356,23 @@ class TestConfigFromSettings:
         real = config_from_settings(make_settings())
         assert real.block_ms == PushConfig().block_ms
         assert real.block_ms
+
+
+@dataclass
+class HangingWeChat(FakeWeChat):
+    """Sends to `openids` never answer (until cancelled); the others go through."""
+
+    openids: set[str] = field(default_factory=set)
+    cancelled: int = 0
+
+    async def send_template(self, **kwargs: Any) -> int:
+        if kwargs["openid"] in self.openids:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        return await super().send_template(**kwargs)
 
 
 @dataclass
