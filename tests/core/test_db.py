@@ -11,12 +11,14 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy import (
+    JSON,
     Column,
     Integer,
     MetaData,
     String,
     Table,
     bindparam,
+    cast,
     func,
     insert,
     select,
@@ -201,6 +203,12 @@ class TestExecuteHot:
         assert [r[0] for r in rows] == ["b", "d"]
         assert await execute_hot(db, key, build, {"ids": []}) == []
 
+    async def test_execute_compiled_refuses_an_expanding_in(self, engine):
+        async with AsyncSession(engine) as s:
+            stmt = select(ITEM.c.id).where(ITEM.c.id.in_(bindparam("ids", expanding=True)))
+            with pytest.raises(ValueError, match="expanding"):
+                await execute_compiled(s, "test-expanding", lambda: stmt, {"ids": [1]})
+
     async def test_execute_compiled_refuses_sqlite(self, tmp_path):
         lite = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'refuse.sqlite'}")
         async with AsyncSession(lite) as s:
@@ -365,3 +373,12 @@ async def _terminate(pid: int | None) -> None:
         await admin.execute("SELECT pg_terminate_backend($1)", pid)
     finally:
         await admin.close()
+
+
+class TestJsonColumns:
+    async def test_postgresql_json_columns_decode_big_integers(self, engine):
+        async with engine.connect() as conn:
+            value = await conn.scalar(
+                select(cast(text("'{\"n\": 123456789012345678901234567890}'"), JSON))
+            )
+        assert value == {"n": 123456789012345678901234567890}
