@@ -141,8 +141,20 @@ WORKER_GC_THRESHOLDS = (50_000, 20, 100)
 
 def cmd_worker(_args: argparse.Namespace) -> int:
     gc.set_threshold(*WORKER_GC_THRESHOLDS)
-    asyncio.run(_run_worker())
+    with asyncio.Runner(loop_factory=worker_loop_factory()) as runner:
+        runner.run(_run_worker())
     return 0
+
+
+def worker_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (uvicorn[standard] brings it; `serve` and `sim` already run on
+    it through uvicorn), else asyncio's default loop. Every send of the worker is a few loop
+    callbacks (connection readable, response parsed, task resumed)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] installs it on Linux
+        return None
+    return uvloop.new_event_loop
 
 
 async def _run_worker() -> None:
