@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import getpass
 import json
 import logging
@@ -129,9 +130,31 @@ async def _seed_dev_demo(sessionmaker: Any) -> None:
         await campaigns.ensure_demo_campaign(session, now=SystemClock().now())
 
 
+# The push worker allocates hundreds of objects per send (request, response, rows, outcomes)
+# that live for a batch: at CPython's default thresholds (700, 10, 10) they survive young
+# collections and full collections ran every ~0.7 s, 13 % of the worker's CPU in the item-3
+# bench (1.54 of 11.9 s, 3,985 collections). With a 50,000-object young generation they die
+# by reference count first: 4 collections, 0.04 s, and 10-15 % less CPU per send. Cycles
+# wait for a collection a little longer; peak RSS is unchanged (bench item 3).
+WORKER_GC_THRESHOLDS = (50_000, 20, 100)
+
+
 def cmd_worker(_args: argparse.Namespace) -> int:
-    asyncio.run(_run_worker())
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)
+    with asyncio.Runner(loop_factory=worker_loop_factory()) as runner:
+        runner.run(_run_worker())
     return 0
+
+
+def worker_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop when installed (uvicorn[standard] brings it; `serve` and `sim` already run on
+    it through uvicorn), else asyncio's default loop. Every send of the worker is a few loop
+    callbacks (connection readable, response parsed, task resumed)."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvicorn[standard] installs it on Linux
+        return None
+    return uvloop.new_event_loop
 
 
 async def _run_worker() -> None:

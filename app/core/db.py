@@ -3,11 +3,12 @@ dialect switches of the code base (PostgreSQL in production, SQLite for the embe
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -30,6 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -39,6 +41,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Insert
 from sqlalchemy.types import TypeDecorator
+
+_T = TypeVar("_T")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -90,9 +94,30 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
-    )
+    # JSON columns keep the standard library's decoder: orjson would be 3-4x faster on the
+    # claimed rows' template data, but it turns integers beyond 64 bits into floats.
+    engine = create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    event.listen(engine.sync_engine.pool, "checkout", _discard_closed_connection)
+    return engine
+
+
+def _discard_closed_connection(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """`pool_pre_ping` without its three round trips (BEGIN, `;`, ROLLBACK) per checkout.
+
+    asyncpg reads every pooled connection's socket while it sits in the pool, so a connection
+    the server closed (restart, `pg_terminate_backend`, idle timeout) is already marked closed
+    when it is checked out: the pool drops it and hands out another one (or connects anew). A
+    connection that died without the client seeing it yet fails its first statement; that
+    invalidates the pool, and callers on hot paths retry once (`retry_on_disconnect`).
+    """
+    if is_closed(record.driver_connection):
+        raise DisconnectionError("connection closed by the server")
+
+
+def is_closed(driver_connection: Any) -> bool:
+    """Whether the driver already saw this connection close (no I/O)."""
+    closed = getattr(driver_connection, "is_closed", None)
+    return bool(closed()) if callable(closed) else False
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -119,6 +144,24 @@ async def unit_of_work(
         except BaseException:
             await session.rollback()
             raise
+
+
+async def retry_on_disconnect(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    work: Callable[[AsyncSession], Awaitable[_T]],
+) -> _T:
+    """`work` in one transaction (`unit_of_work`), run once more on a fresh connection when the
+    first attempt failed because its connection was gone (a database restart): the pool drops
+    every old connection then. Only for work that is safe to repeat: its transaction either
+    committed or left no trace, and a repeat after a lost commit must change nothing."""
+    try:
+        async with unit_of_work(sessionmaker) as session:
+            return await work(session)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+    async with unit_of_work(sessionmaker) as session:
+        return await work(session)
 
 
 def insert_ignoring_conflicts(
@@ -166,26 +209,38 @@ async def update_rows(
     assign: Callable[[RowSource], Mapping[str, Any]],
     where: Sequence[ColumnElement[bool]] = (),
     returning: Sequence[ColumnElement[Any]] = (),
+    key: Hashable | None = None,
 ) -> list[Row[Any]]:
     """Update many rows, each with its own values, and return what `returning` selects from the
     rows that matched. Every row is a mapping from column names of `table` to values; a table
     row is updated when its `match` columns equal the row's and `where` holds; `assign` gets
     the row's fields as SQL expressions and returns the SET clause.
 
-    PostgreSQL: one `UPDATE … FROM unnest(…)` for the whole batch. SQLite: one statement per
-    row (the embedded default's volumes; SQLite has no arrays).
+    PostgreSQL: one `UPDATE … FROM unnest(…)` for the whole batch; with a `key` (hot paths:
+    one statement shape per key) it is compiled once and run by `execute_compiled`, values
+    as the driver takes them, so `assign` and `where` must not embed values that change from
+    call to call (they would keep the first call's). SQLite: one statement per row (the
+    embedded default's volumes; SQLite has no arrays).
     """
     if not rows:
         return []
     fields = list(rows[0])
     if dialect_name(session) == "postgresql":
-        source = _unnest(table, rows, fields)
-        fenced = [table.c[name] == source.c[name] for name in match]
-        stmt = update(table).where(*fenced, *where).values(**assign(source.c))
+
+        def build() -> Any:
+            source = _unnest(table, rows, fields)
+            fenced = [table.c[name] == source.c[name] for name in match]
+            stmt = update(table).where(*fenced, *where).values(**assign(source.c))
+            return stmt.returning(*returning) if returning else stmt
+
+        if key is not None:
+            values = {f"v_{name}": [row[name] for row in rows] for name in fields}
+            shape = ("update_rows", table.name, key, tuple(fields))
+            return list(await execute_compiled(session, shape, build, values))
         if not returning:
-            await session.execute(stmt)
+            await session.execute(build())
             return []
-        return list((await session.execute(stmt.returning(*returning))).all())
+        return list((await session.execute(build())).all())
     params = {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in fields}
     fenced = [table.c[name] == params[name] for name in match]
     stmt = update(table).where(*fenced, *where).values(**assign(params))
@@ -200,20 +255,100 @@ async def update_rows(
 
 
 async def insert_rows(
-    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    key: Hashable | None = None,
 ) -> None:
     """INSERT many rows (mappings from column names, all with the same keys). PostgreSQL: one
-    `INSERT … SELECT … FROM unnest(…)`, whose cost per row is a fraction of an executemany's;
-    SQLite: executemany."""
+    `INSERT … SELECT … FROM unnest(…)`, whose cost per row is a fraction of an executemany's
+    (with a `key`: compiled once and run by `execute_compiled`); SQLite: executemany."""
     if not rows:
         return
     fields = list(rows[0])
     if dialect_name(session) == "postgresql":
-        source = _unnest(table, rows, fields)
-        picked = select(*(source.c[name] for name in fields))
-        await session.execute(insert(table).from_select(fields, picked))
+
+        def build() -> Any:
+            source = _unnest(table, rows, fields)
+            picked = select(*(source.c[name] for name in fields))
+            return insert(table).from_select(fields, picked)
+
+        if key is not None:
+            values = {f"v_{name}": [row[name] for row in rows] for name in fields}
+            shape = ("insert_rows", table.name, key, tuple(fields))
+            await execute_compiled(session, shape, build, values)
+            return
+        await session.execute(build())
         return
     await session.execute(insert(table), [dict(row) for row in rows])
+
+
+@dataclass(frozen=True, slots=True)
+class _DriverStatement:
+    sql: str
+    names: tuple[str, ...]  # bind parameter names, in the order of the driver's placeholders
+    constants: dict[str, Any]  # parameters whose values belong to the statement itself
+
+
+_DRIVER_STATEMENTS: dict[tuple[str, Hashable], _DriverStatement] = {}
+
+
+async def execute_compiled(
+    session: AsyncSession,
+    key: Hashable,
+    build: Callable[[], Any],
+    values: Mapping[str, Any],
+) -> Sequence[Row[Any]]:
+    """Run a hot path's statement without SQLAlchemy's per-execution work (PostgreSQL only).
+
+    `build()` makes the Core statement; it is compiled once per `key` (so one key must always
+    build the same statement shape) and its SQL text is then run with `exec_driver_sql`
+    inside the session's transaction (begin, errors and disconnects handled as usual).
+    `values` (by bind parameter name) reach the driver as they are, without type processing:
+    datetimes must be aware, arrays are lists. Parameters not in `values` keep the value they
+    were compiled with (constants such as `status = 'sending'`). Rows come back as the driver
+    decoded them (timestamptz aware, JSON decoded), by position or column name. For the
+    worker's 500-row claim and record this halves their client CPU (no processing per value).
+    """
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        raise NotImplementedError("execute_compiled serves PostgreSQL hot paths only")
+    statement = _DRIVER_STATEMENTS.get((dialect.name, key))
+    if statement is None:
+        compiled = build().compile(dialect=dialect)
+        if "POSTCOMPILE" in compiled.string:  # an expanding IN: its SQL depends on the values
+            raise ValueError("execute_compiled takes no expanding parameters (use in_param)")
+        names = tuple(compiled.positiontup or ())
+        constants = {n: v for n, v in compiled.params.items() if n not in values}
+        statement = _DriverStatement(str(compiled), names, constants)
+        _DRIVER_STATEMENTS[(dialect.name, key)] = statement
+    args = tuple(values[n] if n in values else statement.constants[n] for n in statement.names)
+    connection = await session.connection()
+    result = await connection.exec_driver_sql(statement.sql, args)
+    return result.all() if result.returns_rows else ()
+
+
+async def execute_hot(
+    session: AsyncSession,
+    key: Hashable,
+    build: Callable[[], Any],
+    values: Mapping[str, Any],
+) -> Sequence[Row[Any]]:
+    """The rows of a hot path's statement (one that returns rows): PostgreSQL through
+    `execute_compiled` (compiled once per `key`), SQLite through the session as usual."""
+    if dialect_name(session) == "postgresql":
+        return await execute_compiled(session, key, build, values)
+    return (await session.execute(build(), dict(values))).all()
+
+
+def in_param(session: AsyncSession, col: ColumnElement[Any], name: str) -> Any:
+    """`col IN (:name)` with the values bound later under `name` (a list): PostgreSQL
+    `col = ANY(CAST(:name AS type[]))`, one array parameter; SQLite an expanding IN."""
+    if dialect_name(session) == "postgresql":
+        array = postgresql.ARRAY(col.type)
+        return col == func.any(cast(bindparam(name, type_=array), array))
+    return col.in_(bindparam(name, expanding=True))
 
 
 def in_values(session: AsyncSession, col: ColumnElement[Any], values: Sequence[Any]) -> Any:

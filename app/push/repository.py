@@ -15,6 +15,7 @@ from sqlalchemy import (
     ColumnElement,
     Table,
     and_,
+    bindparam,
     case,
     delete,
     func,
@@ -27,9 +28,12 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.db import (
+    UtcDateTime,
     advisory_lock_holders,
     dialect_name,
+    execute_hot,
     fetch_ids_by_group,
+    in_param,
     in_values,
     insert_ignoring_conflicts,
     insert_rows,
@@ -309,18 +313,24 @@ class QueueRepository:
     async def expire(self, ids: Sequence[int], *, now: datetime) -> list[int]:
         """queued → expired for rows past `expires_at` (stale market alerts)."""
         t = self.t
-        stmt = (
-            update(t)
-            .where(
-                in_values(self.session, t.c.id, ids),
-                self.in_redis,
-                t.c.expires_at.is_not(None),
-                t.c.expires_at <= now,
+
+        def build() -> Any:
+            at = bindparam("now", type_=UtcDateTime)
+            return (
+                update(t)
+                .where(
+                    in_param(self.session, t.c.id, "ids"),
+                    self.in_redis,
+                    t.c.expires_at.is_not(None),
+                    t.c.expires_at <= at,
+                )
+                .values(status=DeliveryStatus.EXPIRED, expired_at=at, lease_until=None)
+                .returning(t.c.id)
             )
-            .values(status=DeliveryStatus.EXPIRED, expired_at=now, lease_until=None)
-            .returning(t.c.id)
-        )
-        expired = [int(i) for i in (await self.session.scalars(stmt)).all()]
+
+        values = {"ids": list(ids), "now": now}  # every claim runs this first: compiled once
+        rows = await execute_hot(self.session, ("push.expire", t.name), build, values)
+        expired = [int(row[0]) for row in rows]
         await self.add_events(
             [
                 (i, DeliveryStatus.QUEUED, DeliveryStatus.EXPIRED, None, "expires_at passed")
@@ -334,7 +344,15 @@ class QueueRepository:
         self, ids: Sequence[int], *, now: datetime, lease_until: datetime
     ) -> list[Claimed]:
         """queued → sending with a lease (or take over a `sending` row whose lease ran out)."""
+        values = {"ids": list(ids), "now": now, "lease_until": lease_until}
+        key = ("push.claim", self.t.name)  # the worker's hot path: compiled once
+        rows = await execute_hot(self.session, key, self._claim_statement, values)
+        shared = await self._alert_templates(rows) if self.has_history else {}
+        return [self._claimed(row, lease_until, shared) for row in rows]
+
+    def _claim_statement(self) -> Any:
         t = self.t
+        now = bindparam("now", type_=UtcDateTime)
         takeable = or_(
             self.in_redis,
             and_(t.c.status == DeliveryStatus.SENDING, t.c.lease_until < now),
@@ -344,20 +362,17 @@ class QueueRepository:
             if self.has_history
             else [t.c.message]
         )
-        stmt = (
+        return (
             update(t)
-            .where(in_values(self.session, t.c.id, ids), takeable)
+            .where(in_param(self.session, t.c.id, "ids"), takeable)
             .values(
                 status=DeliveryStatus.SENDING,
                 sending_at=now,
-                lease_until=lease_until,
+                lease_until=bindparam("lease_until", type_=UtcDateTime),
                 queued_at=func.coalesce(t.c.queued_at, now),  # set lazily for fresh rows
             )
             .returning(t.c.id, t.c.openid, t.c.attempts, t.c.created_at, *payload)
         )
-        rows = (await self.session.execute(stmt)).all()
-        shared = await self._alert_templates(rows) if self.has_history else {}
-        return [self._claimed(row, lease_until, shared) for row in rows]
 
     async def _alert_templates(self, rows: Sequence[Any]) -> dict[int, AlertTemplate]:
         """The template of each alert whose rows carry none (fan-out rows): one query per batch,
@@ -377,20 +392,18 @@ class QueueRepository:
     def _claimed(
         self, row: Any, lease_until: datetime, shared: Mapping[int, AlertTemplate]
     ) -> Claimed:
-        base: dict[str, Any] = {
-            "id": int(row.id),
-            "openid": row.openid,
-            "attempts": int(row.attempts),
-            "created_at": row.created_at,
-            "lease_until": lease_until,
-        }
-        if self.has_history:
-            template: AlertTemplate = (row.template_id, row.data, row.url)
-            if row.template_id is None:  # NULL: the alert's template, data and link
-                template = shared.get(int(row.alert_id), ("", None, None))
-            template_id, data, url = template
-            return Claimed(**base, template_id=template_id, data=data, url=url)
-        return Claimed(**base, message=row.message)
+        if not self.has_history:
+            return Claimed(
+                int(row.id), row.openid, int(row.attempts), row.created_at, lease_until,
+                message=row.message,
+            )  # fmt: skip
+        template_id, data, url = row.template_id, row.data, row.url
+        if template_id is None:  # NULL: the alert's template, data and link
+            template_id, data, url = shared.get(int(row.alert_id), ("", None, None))
+        return Claimed(
+            int(row.id), row.openid, int(row.attempts), row.created_at, lease_until,
+            template_id, data, url,
+        )  # fmt: skip
 
     async def record(self, transitions: Sequence[Transition], *, now: datetime) -> list[int]:
         """sending → sent | pending (retry) | failed, fenced by the claim's lease: one UPDATE
@@ -421,6 +434,7 @@ class QueueRepository:
             where=[t.c.status == DeliveryStatus.SENDING],
             assign=assign,
             returning=[t.c.id],
+            key="push.record",  # the worker's hot path: compiled once
         )
         recorded = {int(r[0]) for r in matched}
         await self.add_events(
@@ -527,7 +541,7 @@ class QueueRepository:
             }
             for i, src, dst, code, detail in events
         ]
-        await insert_rows(self.session, DELIVERY_EVENT, rows)
+        await insert_rows(self.session, DELIVERY_EVENT, rows, key="push.events")
 
     async def count_by_status(self, **where: Any) -> dict[str, int]:
         t = self.t

@@ -12,6 +12,7 @@ from app.wechat.errors import ErrorKind, WeChatApiError, WeChatError, WeChatTran
 
 TEMPLATE_PATH = "/cgi-bin/message/template/send"
 CUSTOM_PATH = "/cgi-bin/message/custom/send"
+TIMED_OUT = "send timed out"
 
 
 class PushWeChat(Protocol):
@@ -62,31 +63,53 @@ def outcome_of_error(error: WeChatError) -> Outcome:
     return Outcome(OutcomeKind.RETRY, error=error)
 
 
-async def send_template(wechat: PushWeChat, item: Claimed, *, timeout_s: float) -> Outcome:
-    """Send a delivery's template message; `client_msg_id` = delivery id, so repeats are dropped."""
+def timed_out(*, custom: bool) -> Outcome:
+    """The outcome of a send cut at its deadline: a transport error, retried with backoff."""
+    return outcome_of_error(
+        WeChatTransportError(CUSTOM_PATH if custom else TEMPLATE_PATH, TIMED_OUT)
+    )
+
+
+async def send_template(
+    wechat: PushWeChat, item: Claimed, *, timeout_s: float | None = None
+) -> Outcome:
+    """Send a delivery's template message; `client_msg_id` = delivery id, so repeats are dropped.
+
+    `timeout_s` bounds the call here; None leaves it to the caller (the worker arms one timer
+    per batch for all its sends, not one per send: `worker.SendDeadlines`)."""
+    call = wechat.send_template(
+        openid=item.openid,
+        template_id=item.template_id,
+        data=item.data or {},
+        url=item.url,
+        client_msg_id=str(item.id),
+    )
     try:
-        async with asyncio.timeout(timeout_s):
-            msgid = await wechat.send_template(
-                openid=item.openid,
-                template_id=item.template_id,
-                data=item.data or {},
-                url=item.url,
-                client_msg_id=str(item.id),
-            )
+        if timeout_s is None:
+            msgid = await call
+        else:
+            async with asyncio.timeout(timeout_s):
+                msgid = await call
     except TimeoutError:
-        return outcome_of_error(WeChatTransportError(TEMPLATE_PATH, "send timed out"))
+        return timed_out(custom=False)
     except WeChatError as exc:
         return outcome_of_error(exc)
     return Outcome(OutcomeKind.SENT, msgid=int(msgid))
 
 
-async def send_custom(wechat: PushWeChat, item: Claimed, *, timeout_s: float) -> Outcome:
+async def send_custom(
+    wechat: PushWeChat, item: Claimed, *, timeout_s: float | None = None
+) -> Outcome:
     """Send a deferred customer-service reply (no client_msg_id exists for this API)."""
+    call = wechat.send_custom_message(openid=item.openid, message=item.message or {})
     try:
-        async with asyncio.timeout(timeout_s):
-            await wechat.send_custom_message(openid=item.openid, message=item.message or {})
+        if timeout_s is None:
+            await call
+        else:
+            async with asyncio.timeout(timeout_s):
+                await call
     except TimeoutError:
-        return outcome_of_error(WeChatTransportError(CUSTOM_PATH, "send timed out"))
+        return timed_out(custom=True)
     except WeChatError as exc:
         return outcome_of_error(exc)
     return Outcome(OutcomeKind.SENT)

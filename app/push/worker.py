@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.core.config import Settings
-from app.core.db import unit_of_work
+from app.core.db import retry_on_disconnect, unit_of_work
 from app.core.redis import Redis, is_in_process
 from app.core.supervisor import Supervisor
 from app.core.time import Clock, next_beijing_midnight
@@ -48,7 +48,14 @@ from app.push.receipts import handle_template_receipt, take_early_receipts
 from app.push.reconciler import run_reconciler
 from app.push.relay import run_relay
 from app.push.repository import Claimed, Transition, queue_repository
-from app.push.sender import Outcome, OutcomeKind, PushWeChat, send_custom, send_template
+from app.push.sender import (
+    Outcome,
+    OutcomeKind,
+    PushWeChat,
+    send_custom,
+    send_template,
+    timed_out,
+)
 from app.push.stream import StreamEntry
 from app.wechat.errors import (
     MAX_ATTEMPTS,
@@ -180,13 +187,20 @@ async def claim(
     ctx: WorkerContext, kind: Kind, ids: Sequence[int], *, now: datetime
 ) -> list[Claimed]:
     lease_until = now + timedelta(seconds=ctx.config.send_lease_s)
-    async with unit_of_work(ctx.sessionmaker) as session:
+    expired: list[int] = []
+
+    async def work(session: AsyncSession) -> list[Claimed]:
         repo = queue_repository(session, cs=kind is Kind.CS)
         if kind is Kind.DELIVERY:
-            expired = await repo.expire(ids, now=now)
-            if expired:
-                PUSH_SENDS.labels(kind.value, "expired").inc(len(expired))
+            expired[:] = await repo.expire(ids, now=now)
         return await repo.claim(ids, now=now, lease_until=lease_until)
+
+    # Repeatable: a claim whose commit was lost left rows `sending` under this very lease,
+    # which the repeat cannot take (the reconciler re-queues them after the lease).
+    claimed = await retry_on_disconnect(ctx.sessionmaker, work)
+    if expired:
+        PUSH_SENDS.labels(kind.value, "expired").inc(len(expired))
+    return claimed
 
 
 async def send_all(
@@ -195,36 +209,103 @@ async def send_all(
     """Send with bounded concurrency under the shared rate limit; stop early on 45009.
 
     A send's task is created only once it holds a slot (and a token): hundreds of tasks
-    parked on the semaphore cost a wake-up each and stay in memory for nothing.
+    parked on the semaphore cost a wake-up each and stay in memory for nothing. Each send is
+    cut after `send_timeout_s` (one timer for the batch, `SendDeadlines`).
     """
     semaphore = ctx.slots()
+    deadlines = SendDeadlines(ctx.config.send_timeout_s)
     results: dict[int, Outcome] = {}
 
     async def send_one(item: Claimed) -> None:
+        task = deadlines.start()
         try:
-            outcome = await _send_guarded(ctx, kind, item)
+            try:
+                outcome = await _send_guarded(ctx, kind, item)
+            except asyncio.CancelledError:
+                if not deadlines.cut(task):
+                    raise  # the worker itself is being cancelled
+                outcome = timed_out(custom=kind is Kind.CS)
             if outcome.kind is OutcomeKind.PAUSE:
                 ctx.quota_gone_until[kind] = next_beijing_midnight(ctx.clock.now())
             results[item.id] = outcome
         finally:
+            deadlines.finish(task)
             semaphore.release()
 
     tasks: list[asyncio.Task[None]] = []
     waiting = list(items)
-    while waiting and not ctx.quota_gone(kind):
-        granted = await _take_tokens(ctx, kind, len(waiting))
-        started, waiting = waiting[:granted], waiting[granted:]
-        for position, item in enumerate(started):
-            await semaphore.acquire()
-            if ctx.quota_gone(kind):  # another send hit 45009 meanwhile
-                semaphore.release()
-                waiting = started[position:] + waiting
-                break
-            tasks.append(asyncio.create_task(send_one(item)))
-    for item in waiting:  # never started: the quota ran out meanwhile
-        results[item.id] = Outcome(OutcomeKind.PAUSE)
-    await asyncio.gather(*tasks)
+    try:
+        while waiting and not ctx.quota_gone(kind):
+            granted = await _take_tokens(ctx, kind, len(waiting))
+            started, waiting = waiting[:granted], waiting[granted:]
+            for position, item in enumerate(started):
+                await semaphore.acquire()
+                if ctx.quota_gone(kind):  # another send hit 45009 meanwhile
+                    semaphore.release()
+                    waiting = started[position:] + waiting
+                    break
+                tasks.append(asyncio.create_task(send_one(item)))
+        for item in waiting:  # never started: the quota ran out meanwhile
+            results[item.id] = Outcome(OutcomeKind.PAUSE)
+        await asyncio.gather(*tasks)
+    finally:
+        deadlines.close()
     return [(item, results[item.id]) for item in items]
+
+
+class SendDeadlines:
+    """`send_timeout_s` for every send of a batch with one timer, not one per send.
+
+    Every send gets the same timeout, so deadlines fall in start order: the timer sleeps
+    until the oldest running send's deadline, cancels each send past its own and re-arms
+    for the next. A cancelled send learns from `cut` that the deadline (not a stopping
+    worker) cancelled it, and records a timed-out send (retried with backoff).
+    """
+
+    def __init__(self, timeout_s: float) -> None:
+        self._timeout_s = timeout_s
+        self._running: dict[asyncio.Task[Any], float] = {}  # start order = deadline order
+        self._cut: set[asyncio.Task[Any]] = set()
+        self._timer: asyncio.TimerHandle | None = None
+
+    def start(self) -> asyncio.Task[Any]:
+        """Called by the send's own task when it starts; returns that task."""
+        task = asyncio.current_task()
+        if task is None:
+            raise RuntimeError("SendDeadlines.start outside a task")
+        loop = asyncio.get_running_loop()
+        self._running[task] = loop.time() + self._timeout_s
+        if self._timer is None:
+            self._timer = loop.call_at(self._running[task], self._expire)
+        return task
+
+    def finish(self, task: asyncio.Task[Any]) -> None:
+        self._running.pop(task, None)
+        self._cut.discard(task)
+
+    def cut(self, task: asyncio.Task[Any]) -> bool:
+        """Whether the deadline cancelled `task` (then the cancellation is absorbed)."""
+        if task not in self._cut:
+            return False
+        task.uncancel()
+        return True
+
+    def close(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def _expire(self) -> None:
+        self._timer = None
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        for task, deadline in list(self._running.items()):
+            if deadline > now:
+                self._timer = loop.call_at(deadline, self._expire)
+                return
+            del self._running[task]
+            self._cut.add(task)
+            task.cancel()
 
 
 async def _take_tokens(ctx: WorkerContext, kind: Kind, want: int) -> int:
@@ -238,11 +319,10 @@ async def _take_tokens(ctx: WorkerContext, kind: Kind, want: int) -> int:
 
 
 async def _send_guarded(ctx: WorkerContext, kind: Kind, item: Claimed) -> Outcome:
-    timeout_s = ctx.config.send_timeout_s
-    try:
+    try:  # no timeout here: `SendDeadlines` bounds the send
         if kind is Kind.CS:
-            return await send_custom(ctx.wechat, item, timeout_s=timeout_s)
-        return await send_template(ctx.wechat, item, timeout_s=timeout_s)
+            return await send_custom(ctx.wechat, item)
+        return await send_template(ctx.wechat, item)
     except Exception as exc:  # worker edge: one bad send must not sink the batch
         log.exception("push.send.crashed", extra={"kind": kind.value, "item_id": item.id})
         return Outcome(OutcomeKind.RETRY, error=WeChatError(f"unexpected {type(exc).__name__}"))
@@ -257,8 +337,12 @@ async def record_outcomes(
     if any(o.kind is OutcomeKind.PAUSE for _, o in outcomes):
         result.pause_until = next_beijing_midnight(now)
     transitions = [decide(ctx, item, outcome, now=now, result=result) for item, outcome in outcomes]
-    async with unit_of_work(ctx.sessionmaker) as session:
-        await queue_repository(session, cs=kind is Kind.CS).record(transitions, now=now)
+
+    async def work(session: AsyncSession) -> list[int]:
+        return await queue_repository(session, cs=kind is Kind.CS).record(transitions, now=now)
+
+    # Repeatable: fenced by status and lease, a repeat after a lost commit matches no row.
+    await retry_on_disconnect(ctx.sessionmaker, work)
     if kind is Kind.DELIVERY and result.sent_msgids:
         # Only after the commit: a receipt handler that found no row stashes the receipt and
         # then looks again, so each early receipt is applied by one side or the other.

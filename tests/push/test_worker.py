@@ -7,16 +7,20 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
+import asyncpg
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from app.core import db as core_db
+from app.core.db import create_engine, create_sessionmaker
 from app.core.time import BEIJING, next_beijing_midnight
 from app.push import service, stream
 from app.push.constants import DEAD_LETTER_KEY, GROUP, PAUSE_KEYS, STREAMS, Kind
 from app.push.models import CsMessage, Delivery, DeliveryEvent
 from app.push.worker import WorkerContext, claim, run_once, run_worker, send_all, settle_batches
 from app.wechat.errors import WeChatTransportError
+from tests.conftest import PG_ADMIN_URL, TEST_DB_NAME, pg_url
 from tests.push.conftest import FakeWeChat, add_alert, api_error, make_ctx, relay
 
 
@@ -139,6 +143,25 @@ class TestOutcomes:
         row = (await rows(ctx))[delivery_id]
         assert (row.status, row.errcode) == ("pending", None)
         assert "timeout" in row.error
+
+    async def test_a_send_that_hangs_is_cut_at_send_timeout_and_retried(
+        self, sessionmaker, push_redis, clock, push_config
+    ):
+        hangs = HangingWeChat(openids={"stuck", "stuck2"})
+        config = replace(push_config, send_timeout_s=0.2, ids_per_entry=10)
+        ctx = make_ctx(sessionmaker, push_redis, hangs, clock, config)
+        _, ids = await add_alert(sessionmaker, ["ok1", "stuck", "ok2", "stuck2", "ok3"])
+        await relay(ctx)
+
+        assert await asyncio.wait_for(run_once(ctx), 10) == 1
+        by_id = await rows(ctx)
+        status = {by_id[i].openid: (by_id[i].status, by_id[i].error) for i in ids}
+        assert status["ok1"] == status["ok2"] == status["ok3"] == ("sent", None)
+        assert status["stuck"][0] == status["stuck2"][0] == "pending"  # retried later
+        assert "send timed out" in (status["stuck"][1] or "")
+        assert hangs.cancelled == 2  # the hung calls were cancelled, not left running
+        assert ctx.slots()._value == config.concurrency  # every slot came back
+        assert await unacked(ctx, "transactional") == 0
 
     async def test_permanent_error_fails_at_once(self, ctx, fake_wechat):
         fake_wechat.fail("gone", api_error(43004))
@@ -294,6 +317,34 @@ class TestRecovery:
         assert set(fake_wechat.seen_per_fan().values()) == {1}
         assert {d.status for d in (await rows(a)).values()} == {"sent"}
 
+    async def test_a_database_restart_costs_no_batch(
+        self, engine, truncate_tables, push_redis, fake_wechat, clock, push_config, monkeypatch
+    ):
+        """The server closed the worker's pooled connection (a restart) before the driver saw
+        it: the claim fails on it, runs again on a fresh connection, and the batch is sent and
+        recorded as if nothing happened (no pre-ping round trips guard the checkout)."""
+        small = create_engine(pg_url(TEST_DB_NAME), pool_size=1)
+        try:
+            sessions = create_sessionmaker(small)
+            ctx = make_ctx(sessions, push_redis, fake_wechat, clock, push_config)
+            _, ids = await add_alert(sessions, ["o1", "o2"])
+            await relay(ctx)
+            async with small.connect() as conn:  # the one pooled connection
+                pid = await conn.scalar(select(func.pg_backend_pid()))
+            admin = await asyncpg.connect(PG_ADMIN_URL)
+            await admin.execute("SELECT pg_terminate_backend($1)", pid)
+            await admin.close()
+            await asyncio.sleep(0.2)
+            monkeypatch.setattr(core_db, "is_closed", lambda _conn: False)  # not seen yet
+
+            assert await run_once(ctx) == 1
+            by_id = await rows(ctx)
+            assert {by_id[i].status for i in ids} == {"sent"}
+            assert fake_wechat.seen_per_fan() == {"o1": 1, "o2": 1}
+            assert await unacked(ctx, "transactional") == 0
+        finally:
+            await small.dispose()
+
 
 class TestConfigFromSettings:
     def test_the_in_process_stand_in_is_polled_without_block(self) -> None:
@@ -305,6 +356,23 @@ class TestConfigFromSettings:
         real = config_from_settings(make_settings())
         assert real.block_ms == PushConfig().block_ms
         assert real.block_ms
+
+
+@dataclass
+class HangingWeChat(FakeWeChat):
+    """Sends to `openids` never answer (until cancelled); the others go through."""
+
+    openids: set[str] = field(default_factory=set)
+    cancelled: int = 0
+
+    async def send_template(self, **kwargs: Any) -> int:
+        if kwargs["openid"] in self.openids:
+            try:
+                await asyncio.Event().wait()
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+        return await super().send_template(**kwargs)
 
 
 @dataclass
