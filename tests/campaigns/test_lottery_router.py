@@ -14,6 +14,13 @@ from tests.content.ops_keys import api_key_headers, audit_entries
 BASE = "/api/v1/ops/campaigns"
 
 
+def open_campaign(app: FastAPI) -> dict[str, object]:
+    """The body of a campaign whose window is open now."""
+    now = app.state.clock.now()
+    window = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=1)}
+    return campaign_body(**window).model_dump(mode="json")
+
+
 class TestLotteryApi:
     async def test_refused_config_is_a_400_problem(
         self, app: FastAPI, client: httpx.AsyncClient
@@ -29,9 +36,7 @@ class TestLotteryApi:
     ) -> None:
         viewer = await api_key_headers(app, Role.VIEWER)
         operator = await api_key_headers(app, Role.OPERATOR)
-        now = app.state.clock.now()
-        window = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=1)}
-        body = campaign_body(**window).model_dump(mode="json")
+        body = open_campaign(app)
         assert (await client.post(f"{BASE}/lottery", json=body, headers=viewer)).status_code == 403
         created = await client.post(f"{BASE}/lottery", json=body, headers=operator)
         assert created.status_code == 201
@@ -55,9 +60,7 @@ class TestCloseCampaign:
     ) -> None:
         viewer = await api_key_headers(app, Role.VIEWER)
         operator = await api_key_headers(app, Role.OPERATOR)
-        now = app.state.clock.now()
-        window = {"starts_at": now - timedelta(days=1), "ends_at": now + timedelta(days=1)}
-        body = campaign_body(**window).model_dump(mode="json")
+        body = open_campaign(app)
         assert (await client.post(f"{BASE}/lottery", json=body, headers=operator)).is_success
         close = {"reason": "compliance asked to stop"}
         refused = await client.post(f"{BASE}/lottery/spring/close", json=close, headers=viewer)
