@@ -102,6 +102,9 @@ class PushConfig:
     relay_busy_interval_s: float = 0.05  # poll while producers are active…
     relay_busy_window_s: float = 2.0  # …that is, this long after a tick that moved rows
     relay_proving_interval_s: float = 0.02  # poll while a horizon candidate awaits producers
+    # A horizon waiting this long for producer transactions is logged (at most this often):
+    # an open producer transaction holds back every row with a higher id.
+    horizon_stall_warn_s: float = 30.0
     reconcile_interval_s: float = 15.0
     reconcile_batch: int = 5000
     heartbeat_ttl_s: int = 60

@@ -26,6 +26,7 @@ is a fact about the database, and the cursor row lock serialises the moves.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -39,13 +40,15 @@ class IdHorizon:
     max_candidates: int = MAX_CANDIDATES
     proven: int = 0
     candidates: list[tuple[int, frozenset[str]]] = field(default_factory=list)
+    since: dict[int, float] = field(default_factory=dict)  # candidate id -> when sampled
 
-    def observe(self, last_id: int, in_flight: Iterable[str]) -> int:
+    def observe(self, last_id: int, in_flight: Iterable[str], *, at: float | None = None) -> int:
         """Record a sample and return the highest id proven so far.
 
         `last_id` is the sequence's last value, `in_flight` the lock's holders read *after*
-        it (the order is what makes a candidate sound).
+        it (the order is what makes a candidate sound); `at`: when (monotonic seconds).
         """
+        at = time.monotonic() if at is None else at
         holders = frozenset(in_flight)
         if last_id < self.proven:  # the sequence was reset (RESTART IDENTITY): start over
             self.proven, self.candidates = 0, []
@@ -60,4 +63,18 @@ class IdHorizon:
                 pending.pop()  # a fresher sample replaces the newest one: its facts cover it
             pending.append((last_id, holders))
         self.candidates = pending
+        self.since = {c[0]: self.since.get(c[0], at) for c in pending}
         return self.proven
+
+    def waiting_s(self, now: float | None = None) -> float:
+        """How long the oldest unproven sample has waited for its producers to end (0: none).
+        Milliseconds normally; a producer transaction left open holds back every row with a
+        higher id, which the relay loop reports (`relay.watch_horizons`)."""
+        if not self.candidates:
+            return 0.0
+        now = time.monotonic() if now is None else now
+        return max(0.0, now - self.since[self.candidates[0][0]])
+
+    def blocking(self) -> frozenset[str]:
+        """The transactions (vxids) the oldest unproven sample waits for."""
+        return self.candidates[0][1] if self.candidates else frozenset()

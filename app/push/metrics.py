@@ -21,3 +21,8 @@ PUSH_LAG = Histogram(
 )
 PUSH_RELAYED = Counter("wxbroker_push_relayed_total", "Ids relayed into Redis", ["kind"])
 PUSH_REQUEUED = Counter("wxbroker_push_requeued_total", "Rows the reconciler re-queued", ["kind"])
+PUSH_HORIZON_WAIT = Gauge(
+    "wxbroker_push_relay_horizon_wait_seconds",
+    "How long the relay's oldest unproven id horizon has waited for producer transactions",
+    ["kind"],
+)

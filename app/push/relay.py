@@ -33,7 +33,7 @@ from app.core.time import Clock
 from app.push import stream
 from app.push.constants import CS_LANE, Kind, PushConfig
 from app.push.horizon import IdHorizon
-from app.push.metrics import PUSH_RELAYED
+from app.push.metrics import PUSH_HORIZON_WAIT, PUSH_RELAYED
 from app.push.repository import queue_repository
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,7 @@ async def run_relay(
 ) -> None:
     """The relay loop: relay, then wait a moment (or until stopped)."""
     horizons = new_horizons()  # candidates carry over from one tick to the next
+    warned_at: dict[Kind, float] = {}
     last_moved_at = -math.inf
     while not stop.is_set():
         try:
@@ -174,6 +175,7 @@ async def run_relay(
             )
         except RedisError:
             moved = 0  # logged above; rows are back to pending, try again next tick
+        watch_horizons(horizons, config, now=time.monotonic(), warned_at=warned_at)
         if moved:
             log.debug("push.relay.moved", extra={"count": moved})
             last_moved_at = time.monotonic()
@@ -183,6 +185,38 @@ async def run_relay(
             proving = any(h.candidates for h in horizons.values())
             wait_s = idle_wait_s(config, since_moved_s=since_moved_s, proving=proving)
             await asyncio.wait_for(stop.wait(), wait_s)
+
+
+def watch_horizons(
+    horizons: Mapping[Kind, IdHorizon],
+    config: PushConfig,
+    *,
+    now: float,
+    warned_at: dict[Kind, float],
+) -> None:
+    """Export how long each horizon waits for producers, and log a stall.
+
+    A producer transaction left open (a hung request, an `idle in transaction` session) holds
+    back every committed row with a higher id, without any error: the gauge shows it and the
+    log names the transactions (`pg_locks.virtualtransaction`; its `pid` leads to
+    `pg_stat_activity`), at most once per `horizon_stall_warn_s`.
+    """
+    for kind, horizon in horizons.items():
+        waiting_s = horizon.waiting_s(now)
+        PUSH_HORIZON_WAIT.labels(kind.value).set(waiting_s)
+        if waiting_s < config.horizon_stall_warn_s:
+            continue
+        if now - warned_at.get(kind, -math.inf) < config.horizon_stall_warn_s:
+            continue
+        warned_at[kind] = now
+        log.warning(
+            "push.relay.horizon_stalled",
+            extra={
+                "kind": kind.value,
+                "waiting_s": round(waiting_s, 1),
+                "transactions": sorted(horizon.blocking()),
+            },
+        )
 
 
 def idle_wait_s(config: PushConfig, *, since_moved_s: float, proving: bool = False) -> float:

@@ -48,3 +48,18 @@ def test_few_samples_are_kept_and_the_newest_is_refreshed():
     assert horizon.observe(13, {"2/1"}) == 10  # 12's holders include 2/1: still waiting
     assert horizon.candidates == [(12, frozenset({"1/1", "2/1", "3/1"})), (13, frozenset({"2/1"}))]
     assert horizon.observe(14, {"9/9"}) == 13
+
+
+def test_waiting_time_counts_from_the_oldest_unproven_sample():
+    horizon = IdHorizon()
+    assert horizon.waiting_s(now=5.0) == 0.0
+    horizon.observe(10, {"3/1"}, at=100.0)
+    horizon.observe(12, {"3/1", "4/1"}, at=101.0)
+    assert horizon.waiting_s(now=131.0) == 31.0
+    assert horizon.blocking() == {"3/1"}
+    horizon.observe(12, {"4/1"}, at=132.0)  # 10 proven: 12 (sampled at 101) is the oldest now
+    assert horizon.waiting_s(now=132.0) == 31.0
+    assert horizon.blocking() == {"3/1", "4/1"}
+    horizon.observe(13, [], at=133.0)
+    assert horizon.waiting_s(now=133.0) == 0.0
+    assert horizon.blocking() == frozenset()

@@ -13,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.push import service, stream
 from app.push.constants import Kind, PushConfig
+from app.push.metrics import PUSH_HORIZON_WAIT
 from app.push.models import Delivery
-from app.push.relay import idle_wait_s, new_horizons, relay_once
+from app.push.relay import idle_wait_s, new_horizons, relay_once, watch_horizons
 from app.push.repository import DeliveryRepository, queue_repository
 from tests.push.conftest import add_alert, relay
 
@@ -231,3 +232,26 @@ class TestHorizonUnderConcurrentProducers:
         relayed = [i for e in entries for i in e.ids]
         assert sorted(relayed) == sorted(committed)  # each once, none lost, no rolled back id
         assert len(committed) > 20
+
+
+class TestHorizonWatch:
+    def test_a_stalled_horizon_is_exported_and_logged_at_most_once_per_interval(
+        self, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        config = PushConfig(horizon_stall_warn_s=30.0)
+        horizons = new_horizons()
+        horizons[Kind.DELIVERY].observe(10, {"7/42"}, at=0.0)  # a producer left open
+        warned: dict[Kind, float] = {}
+        with caplog.at_level("WARNING", logger="app.push.relay"):
+            watch_horizons(horizons, config, now=10.0, warned_at=warned)  # not yet a stall
+            watch_horizons(horizons, config, now=31.0, warned_at=warned)
+            watch_horizons(horizons, config, now=45.0, warned_at=warned)  # warned 14 s ago
+            watch_horizons(horizons, config, now=62.0, warned_at=warned)
+        stalls = [r for r in caplog.records if r.getMessage() == "push.relay.horizon_stalled"]
+        assert [(r.kind, r.waiting_s, r.transactions) for r in stalls] == [  # type: ignore[attr-defined]
+            ("delivery", 31.0, ["7/42"]),
+            ("delivery", 62.0, ["7/42"]),
+        ]
+        gauge = PUSH_HORIZON_WAIT.labels(Kind.DELIVERY.value)
+        assert gauge._value.get() == 62.0
+        assert PUSH_HORIZON_WAIT.labels(Kind.CS.value)._value.get() == 0.0
