@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from typing import cast as cast_type
 
 from sqlalchemy import (
     JSON,
@@ -30,7 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.engine import CursorResult, Dialect, Row
 from sqlalchemy.exc import DBAPIError, DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -233,14 +234,7 @@ async def update_rows(
             stmt = update(table).where(*fenced, *where).values(**assign(source.c))
             return stmt.returning(*returning) if returning else stmt
 
-        if key is not None:
-            values = {f"v_{name}": [row[name] for row in rows] for name in fields}
-            shape = ("update_rows", table.name, key, tuple(fields))
-            return list(await execute_compiled(session, shape, build, values))
-        if not returning:
-            await session.execute(build())
-            return []
-        return list((await session.execute(build())).all())
+        return list(await _run_unnest(session, "update_rows", table, rows, build, key))
     params = {name: bindparam(f"v_{name}", type_=table.c[name].type) for name in fields}
     fenced = [table.c[name] == params[name] for name in match]
     stmt = update(table).where(*fenced, *where).values(**assign(params))
@@ -274,14 +268,30 @@ async def insert_rows(
             picked = select(*(source.c[name] for name in fields))
             return insert(table).from_select(fields, picked)
 
-        if key is not None:
-            values = {f"v_{name}": [row[name] for row in rows] for name in fields}
-            shape = ("insert_rows", table.name, key, tuple(fields))
-            await execute_compiled(session, shape, build, values)
-            return
-        await session.execute(build())
+        await _run_unnest(session, "insert_rows", table, rows, build, key)
         return
     await session.execute(insert(table), [dict(row) for row in rows])
+
+
+async def _run_unnest(
+    session: AsyncSession,
+    operation: str,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    build: Callable[[], Any],
+    key: Hashable | None,
+) -> Sequence[Row[Any]]:
+    """Run a statement over `_unnest` of `rows` (PostgreSQL): with a `key`, compiled once per
+    (operation, table, key, fields) and given the column arrays straight (`execute_compiled`);
+    without one, through the session as usual. Returns the rows it returns, if any."""
+    if key is None:
+        # a DML statement's result is a CursorResult (session.execute is typed for SELECTs)
+        result = cast_type(CursorResult[Any], await session.execute(build()))
+        return result.all() if result.returns_rows else ()
+    fields = list(rows[0])
+    values = {f"v_{name}": [row[name] for row in rows] for name in fields}
+    shape = (operation, table.name, key, tuple(fields))
+    return await execute_compiled(session, shape, build, values)
 
 
 @dataclass(frozen=True, slots=True)
