@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -40,26 +40,73 @@ def wait_ready(url: str, timeout_s: float = 30.0, method: str = "GET") -> None:
     raise RuntimeError(f"server at {url} did not come up")
 
 
+@dataclass
+class Figure:
+    name: str
+    value: str
+    target: str
+    ok: bool
+
+    def line(self, value_width: int = 40) -> str:
+        mark = "OK  " if self.ok else "MISS"
+        return f"  [{mark}] {self.name:<46} {self.value:<{value_width}} target {self.target}"
+
+
+@dataclass
+class Report:
+    """One benchmark module's figures against their targets (and notes), printed as they come
+    and again as a summary, which `finish` also writes to a results file."""
+
+    title: str
+    value_width: int = 40
+    figures: list[Figure] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def figure(self, name: str, value: str, target: str, ok: bool) -> None:
+        self.figures.append(Figure(name, value, target, ok))
+        print(self.figures[-1].line(self.value_width), flush=True)
+
+    def note(self, text: str) -> None:
+        self.notes.append(text)
+        print(f"  {text}", flush=True)
+
+    def finish(self, out: Path) -> None:
+        lines = [f.line(self.value_width) for f in self.figures]
+        print(f"\n{self.title}:")
+        for line in lines:
+            print(line)
+        out.write_text("\n".join([*self.notes, *lines]) + "\n")
+
+
 @contextlib.contextmanager
-def server(
-    cmd: list[str], env: dict[str, str], ready_url: str, method: str = "GET"
+def process(
+    cmd: list[str], env: dict[str, str], log_path: Path, *, stop_timeout_s: float = 15.0
 ) -> Iterator[subprocess.Popen[bytes]]:
-    log = open(RESULTS / f"server-{Path(cmd[0]).name}-{os.getpid()}.log", "ab")  # noqa: SIM115
-    proc = subprocess.Popen(
-        cmd, env={**os.environ, **env}, cwd=ROOT, stdout=log, stderr=log, start_new_session=True
-    )
+    """`cmd` in its own process group (output appended to `log_path`), stopped on exit:
+    SIGTERM to the group, SIGKILL after `stop_timeout_s`."""
+    log = log_path.open("ab")
+    proc = subprocess.Popen(cmd, env=env, cwd=ROOT, stdout=log, stderr=log, start_new_session=True)
     try:
-        wait_ready(ready_url, method=method)
         yield proc
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=stop_timeout_s)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def server(
+    cmd: list[str], env: dict[str, str], ready_url: str, method: str = "GET"
+) -> Iterator[subprocess.Popen[bytes]]:
+    log_path = RESULTS / f"server-{Path(cmd[0]).name}-{os.getpid()}.log"
+    with process(cmd, {**os.environ, **env}, log_path) as proc:
+        wait_ready(ready_url, method=method)
+        yield proc
 
 
 @dataclass

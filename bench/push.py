@@ -25,13 +25,12 @@ import asyncio
 import os
 import sys
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
 import orjson
 
-from bench.common import RESULTS, database_url, recreate_migrated_database
+from bench.common import RESULTS, Report, database_url, recreate_migrated_database
 from bench.template_send import DATA, TEMPLATE_ID
 
 ROWS = int(os.environ.get("BENCH_PUSH_ROWS", "1000000"))
@@ -40,24 +39,8 @@ DB_NAME = os.environ.get("BENCH_PUSH_DB", "wxb_bench_push")
 REDIS_URL = os.environ.get("BENCH_PUSH_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
-@dataclass
-class Figure:
-    name: str
-    value: str
-    target: str
-    ok: bool
-
-    def line(self) -> str:
-        mark = "OK  " if self.ok else "MISS"
-        return f"  [{mark}] {self.name:<46} {self.value:<34} target {self.target}"
-
-
-FIGURES: list[Figure] = []
-
-
-def figure(name: str, value: str, target: str, ok: bool) -> None:
-    FIGURES.append(Figure(name, value, target, ok))
-    print(FIGURES[-1].line(), flush=True)
+REPORT = Report("Push benchmarks", value_width=34)
+figure = REPORT.figure
 
 
 # -- database and redis --------------------------------------------------------------------
@@ -291,11 +274,7 @@ def main(argv: list[str] | None = None) -> None:
             asyncio.run(PARTS[name]())
         except Exception as exc:
             figure(name, f"failed: {exc!r}"[:80], "-", False)
-    print("\nPush benchmarks:")
-    for fig in FIGURES:
-        print(fig.line())
-    out = RESULTS / "push.txt"
-    out.write_text("\n".join(f.line() for f in FIGURES) + "\n")
+    REPORT.finish(RESULTS / "push.txt")
 
 
 if __name__ == "__main__":

@@ -35,12 +35,10 @@ import hashlib
 import hmac
 import itertools
 import os
-import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,13 +50,14 @@ import orjson
 from app.cli import worker_loop_factory
 from bench.common import (
     RESULTS,
-    ROOT,
     VENV_BIN,
+    Report,
     database_url,
     free_port,
     recreate_migrated_database,
     wait_ready,
 )
+from bench.common import process as common_process
 from bench.template_send import (
     APP_ID,
     APP_SECRET,
@@ -87,30 +86,8 @@ INGEST_SECRET = "bench-ingest-secret"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
-@dataclass
-class Figure:
-    name: str
-    value: str
-    target: str
-    ok: bool
-
-    def line(self) -> str:
-        mark = "OK  " if self.ok else "MISS"
-        return f"  [{mark}] {self.name:<46} {self.value:<40} target {self.target}"
-
-
-FIGURES: list[Figure] = []
-NOTES: list[str] = []
-
-
-def figure(name: str, value: str, target: str, ok: bool) -> None:
-    FIGURES.append(Figure(name, value, target, ok))
-    print(FIGURES[-1].line(), flush=True)
-
-
-def note(text: str) -> None:
-    NOTES.append(text)
-    print(f"  {text}", flush=True)
+REPORT = Report("Push worker benchmarks")
+figure, note = REPORT.figure, REPORT.note
 
 
 # -- database, redis, processes -------------------------------------------------------------
@@ -170,21 +147,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-@contextlib.contextmanager
-def process(cmd: list[str], env: dict[str, str], name: str) -> Iterator[subprocess.Popen[bytes]]:
-    log = (RESULTS / f"push-worker-bench-{name}-{os.getpid()}.log").open("ab")
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=log, start_new_session=True)
-    try:
-        yield proc
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        log.close()
+def process(
+    cmd: list[str], env: dict[str, str], name: str
+) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """A bench process (simulator, worker, API) with its log under bench/results."""
+    log_path = RESULTS / f"push-worker-bench-{name}-{os.getpid()}.log"
+    return common_process(cmd, env, log_path, stop_timeout_s=30)
 
 
 @contextlib.contextmanager
@@ -579,11 +547,7 @@ def main(argv: list[str] | None = None) -> None:
                 runner.run(PARTS[name]())
         except Exception as exc:
             figure(name, f"failed: {exc!r}"[:80], "-", False)
-    print("\nPush worker benchmarks:")
-    for fig in FIGURES:
-        print(fig.line())
-    out = RESULTS / "push_worker.txt"
-    out.write_text("\n".join([*NOTES, *(f.line() for f in FIGURES)]) + "\n")
+    REPORT.finish(RESULTS / "push_worker.txt")
 
 
 if __name__ == "__main__":
