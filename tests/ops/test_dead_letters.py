@@ -12,8 +12,9 @@ from sqlalchemy import select
 from app.core.db import unit_of_work
 from app.ops.constants import API_KEY_HEADER, Role
 from app.push.constants import DEAD_LETTER_KEY
-from app.push.models import Alert, Delivery, DeliveryEvent
+from app.push.models import Alert, Delivery
 from tests.ops.conftest import Staff
+from tests.push.conftest import add_send_outcome
 
 API = "/api/v1/ops"
 FAILED_AT = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
@@ -31,31 +32,16 @@ async def seed(app: FastAPI) -> dict[str, int]:
             ("gone", "failed", 43004, "permanent error"),
             ("sent", "sent", None, None),
         ):
-            delivery = Delivery(
+            ids[name] = await add_send_outcome(
+                session,
                 alert_id=alert.id,
                 openid=f"oDeadLetter{name}0001",
-                template_id="TPL_IPO",
-                data={},
-                severity="transactional",
                 status=status,
-                attempts=1,
+                at=FAILED_AT,
                 errcode=errcode,
-                error=f"errcode {errcode}" if errcode else None,
-                failed_at=FAILED_AT if status == "failed" else None,
+                detail=detail,
+                template_id="TPL_IPO",
             )
-            session.add(delivery)
-            await session.flush()
-            session.add(
-                DeliveryEvent(
-                    delivery_id=delivery.id,
-                    from_status="sending",
-                    to_status=status,
-                    errcode=errcode,
-                    detail=detail,
-                    at=FAILED_AT,
-                )
-            )
-            ids[name] = delivery.id
     return ids
 
 

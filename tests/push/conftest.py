@@ -17,6 +17,7 @@ from app.core.redis import Redis
 from app.core.time import FakeClock
 from app.push import service, stream
 from app.push.constants import PushConfig
+from app.push.models import Delivery, DeliveryEvent
 from app.push.relay import relay_once
 from app.push.repository import DeliveryRepository
 from app.push.worker import WorkerContext
@@ -156,6 +157,46 @@ async def add_alert(
     async with sessionmaker() as session:
         ids = await DeliveryRepository(session).list_ids_for_alert(alert_id)
     return alert_id, ids
+
+
+async def add_send_outcome(
+    session: AsyncSession,
+    *,
+    alert_id: int,
+    openid: str,
+    status: str,
+    at: datetime,
+    errcode: int | None = None,
+    detail: str | None = None,
+    template_id: str = "T",
+) -> int:
+    """A delivery as the worker leaves it after one send (the row and its history event, e.g.
+    `detail="configuration error: dead-lettered"`); returns its id. Flushes, never commits."""
+    delivery = Delivery(
+        alert_id=alert_id,
+        openid=openid,
+        template_id=template_id,
+        data={},
+        severity="transactional",
+        status=status,
+        attempts=1,
+        errcode=errcode,
+        error=f"errcode {errcode}" if errcode else None,
+        failed_at=at if status == "failed" else None,
+    )
+    session.add(delivery)
+    await session.flush()
+    session.add(
+        DeliveryEvent(
+            delivery_id=delivery.id,
+            from_status="sending",
+            to_status=status,
+            errcode=errcode,
+            detail=detail,
+            at=at,
+        )
+    )
+    return int(delivery.id)
 
 
 async def relay(ctx: WorkerContext) -> int:

@@ -13,9 +13,9 @@ from app.core.migrate import run_on_engine
 from app.push import service
 from app.push.constants import DEAD_LETTER_KEY
 from app.push.errors import DeliveryNotFoundError, NotADeadLetterError
-from app.push.models import Alert, Delivery, DeliveryEvent
+from app.push.models import Alert
 from app.push.worker import WorkerContext
-from tests.push.conftest import FakeWeChat, add_alert, api_error
+from tests.push.conftest import FakeWeChat, add_alert, add_send_outcome, api_error
 from tests.push.test_worker import drain, rows
 
 
@@ -147,22 +147,11 @@ async def test_the_same_queries_run_on_sqlite(tmp_path: Path) -> None:
                 ("o1", "retries exhausted: dead-lettered"),
                 ("o2", "permanent error"),
             ):
-                row = Delivery(
-                    alert_id=alert.id, openid=openid, template_id="T", data={},
-                    severity="transactional", status="failed", attempts=1, failed_at=at,
+                delivery_id = await add_send_outcome(
+                    session, alert_id=alert.id, openid=openid, status="failed", at=at,
+                    detail=detail,
                 )  # fmt: skip
-                session.add(row)
-                await session.flush()
-                session.add(
-                    DeliveryEvent(
-                        delivery_id=row.id,
-                        from_status="sending",
-                        to_status="failed",
-                        detail=detail,
-                        at=at,
-                    )
-                )
-                ids.append(row.id)
+                ids.append(delivery_id)
             await session.commit()
 
             page = await service.list_dead_letters(session)
