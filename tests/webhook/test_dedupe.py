@@ -88,11 +88,12 @@ class TestSharedReply:
 class TestSetBatcher:
     """SETs issued in one loop iteration go to Redis as one script call."""
 
-    @pytest.mark.parametrize("url", ["real", "memory://"])
-    async def test_one_batch_claims_stores_and_respects_existing_keys(
-        self, redis: Redis, url: str
-    ) -> None:
-        client = redis if url == "real" else create_redis(url)
+    @pytest.fixture(params=["real", "memory://"])
+    def client(self, request: pytest.FixtureRequest, redis: Redis) -> Redis:
+        """The real Redis, and the embedded default's in-process stand-in."""
+        return redis if request.param == "real" else create_redis(request.param)
+
+    async def test_one_batch_claims_stores_and_respects_existing_keys(self, client: Redis) -> None:
         await client.set("k-taken", b"first")
         batcher = SetBatcher(client, ttl_s=60)
         batcher.set_later("k-reply", b"<xml/>")
@@ -106,11 +107,9 @@ class TestSetBatcher:
         assert await client.get("k-reply") == b"<xml/>"
         assert 0 < await client.ttl("k-new") <= 60
 
-    @pytest.mark.parametrize("url", ["real", "memory://"])
     async def test_claims_read_their_keys_in_the_same_script_only_when_they_win(
-        self, redis: Redis, url: str
+        self, client: Redis
     ) -> None:
-        client = redis if url == "real" else create_redis(url)
         await client.set("k-held", b"\x00")
         await client.set("r-a", b"alpha")
         batcher = SetBatcher(client, ttl_s=60)
