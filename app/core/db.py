@@ -356,9 +356,13 @@ def in_param(session: AsyncSession, col: ColumnElement[Any], name: str) -> Any:
     """`col IN (:name)` with the values bound later under `name` (a list): PostgreSQL
     `col = ANY(CAST(:name AS type[]))`, one array parameter; SQLite an expanding IN."""
     if dialect_name(session) == "postgresql":
-        array = postgresql.ARRAY(col.type)
-        return col == func.any(cast(bindparam(name, type_=array), array))
+        return _equals_any(col, bindparam(name, type_=postgresql.ARRAY(col.type)))
     return col.in_(bindparam(name, expanding=True))
+
+
+def _equals_any(col: ColumnElement[Any], array_param: Any) -> Any:
+    """`col = ANY(CAST(:param AS type[]))` (PostgreSQL): one parameter for the whole list."""
+    return col == func.any(cast(array_param, postgresql.ARRAY(col.type)))
 
 
 def in_values(session: AsyncSession, col: ColumnElement[Any], values: Sequence[Any]) -> Any:
@@ -366,8 +370,7 @@ def in_values(session: AsyncSession, col: ColumnElement[Any], values: Sequence[A
     expanding IN renders and binds one parameter per value, and prepares a new statement for
     every new count); SQLite: a plain IN."""
     if dialect_name(session) == "postgresql":
-        array = postgresql.ARRAY(col.type)
-        return col == func.any(cast(bindparam(None, list(values), type_=array), array))
+        return _equals_any(col, bindparam(None, list(values), type_=postgresql.ARRAY(col.type)))
     return col.in_(values)
 
 
