@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -70,26 +69,19 @@ def timed_out(*, custom: bool) -> Outcome:
     )
 
 
-async def send_template(
-    wechat: PushWeChat, item: Claimed, *, timeout_s: float | None = None
-) -> Outcome:
+async def send_template(wechat: PushWeChat, item: Claimed) -> Outcome:
     """Send a delivery's template message; `client_msg_id` = delivery id, so repeats are dropped.
 
-    `timeout_s` bounds the call here; None leaves it to the caller (the worker arms one timer
-    per batch for all its sends, not one per send: `worker.SendDeadlines`)."""
-    call = wechat.send_template(
-        openid=item.openid,
-        template_id=item.template_id,
-        data=item.data or {},
-        url=item.url,
-        client_msg_id=str(item.id),
-    )
+    No timeout here: the worker bounds every send of a batch with one timer
+    (`worker.SendDeadlines`); a TimeoutError from below is still a timed-out send."""
     try:
-        if timeout_s is None:
-            msgid = await call
-        else:
-            async with asyncio.timeout(timeout_s):
-                msgid = await call
+        msgid = await wechat.send_template(
+            openid=item.openid,
+            template_id=item.template_id,
+            data=item.data or {},
+            url=item.url,
+            client_msg_id=str(item.id),
+        )
     except TimeoutError:
         return timed_out(custom=False)
     except WeChatError as exc:
@@ -97,17 +89,11 @@ async def send_template(
     return Outcome(OutcomeKind.SENT, msgid=int(msgid))
 
 
-async def send_custom(
-    wechat: PushWeChat, item: Claimed, *, timeout_s: float | None = None
-) -> Outcome:
-    """Send a deferred customer-service reply (no client_msg_id exists for this API)."""
-    call = wechat.send_custom_message(openid=item.openid, message=item.message or {})
+async def send_custom(wechat: PushWeChat, item: Claimed) -> Outcome:
+    """Send a deferred customer-service reply (no client_msg_id exists for this API); bounded
+    like `send_template`."""
     try:
-        if timeout_s is None:
-            await call
-        else:
-            async with asyncio.timeout(timeout_s):
-                await call
+        await wechat.send_custom_message(openid=item.openid, message=item.message or {})
     except TimeoutError:
         return timed_out(custom=True)
     except WeChatError as exc:
