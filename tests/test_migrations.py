@@ -9,7 +9,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -69,5 +69,60 @@ async def test_sqlite_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
     engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
     try:
         await _round_trip(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _delivery_range_upgrade(engine: AsyncEngine) -> None:
+    """0011 records each alert's delivery id range from the rows it has, and its downgrade
+    brings the (alert_id, openid) unique constraint back."""
+    await run_on_engine(engine, "upgrade", "0010_delivery_fanout_path")
+    async with engine.begin() as conn:
+        for alert_id in (1, 2, 3):
+            await conn.execute(
+                text(
+                    "INSERT INTO alert (id, type, severity, payload, created_at)"
+                    " VALUES (:id, 'ipo_listing', 'market', '{}', CURRENT_TIMESTAMP)"
+                ),
+                {"id": alert_id},
+            )
+        for delivery_id, alert_id, openid in [(5, 1, "o1"), (6, 2, "o1"), (9, 1, "o2")]:
+            await conn.execute(
+                text(
+                    "INSERT INTO delivery (id, alert_id, openid, severity, status, attempts,"
+                    " created_at) VALUES (:id, :alert, :openid, 'market', 'pending', 0,"
+                    " CURRENT_TIMESTAMP)"
+                ),
+                {"id": delivery_id, "alert": alert_id, "openid": openid},
+            )
+    await run_on_engine(engine, "upgrade", "head")
+    async with engine.connect() as conn:
+        ranges = await conn.execute(
+            text("SELECT id, first_delivery_id, last_delivery_id FROM alert ORDER BY id")
+        )
+        assert [tuple(r) for r in ranges] == [(1, 5, 9), (2, 6, 6), (3, None, None)]
+        uniques = await conn.run_sync(lambda c: inspect(c).get_unique_constraints("delivery"))
+        assert uniques == []
+    await run_on_engine(engine, "downgrade", "0010_delivery_fanout_path")
+    async with engine.connect() as conn:
+        uniques = await conn.run_sync(lambda c: inspect(c).get_unique_constraints("delivery"))
+        assert [u["column_names"] for u in uniques] == [["alert_id", "openid"]]
+
+
+async def test_postgres_delivery_range_upgrade() -> None:
+    name = f"{TEST_DB_NAME}_migrations"
+    await recreate_database(name)
+    engine = create_engine(pg_url(name), pool_size=2)
+    try:
+        await _delivery_range_upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.embedded
+async def test_sqlite_delivery_range_upgrade(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'range.db'}")
+    try:
+        await _delivery_range_upgrade(engine)
     finally:
         await engine.dispose()

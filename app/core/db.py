@@ -419,18 +419,24 @@ async def advisory_lock_holders(session: AsyncSession, key: int) -> frozenset[st
     return frozenset(str(vxid) for vxid in rows if vxid is not None)
 
 
-async def last_allocated_id(session: AsyncSession, table: Table) -> int:
-    """The highest `id` handed out for `table` so far, committed or not (PostgreSQL: its serial
-    sequence; SQLite: the highest rowid, allocated under the write lock).
+def last_allocated_id_sql(dialect: str, table: Table) -> ColumnElement[int]:
+    """The highest `id` handed out for `table` so far, committed or not, as a SQL expression
+    (PostgreSQL: its serial sequence; SQLite: the highest rowid, allocated under the write
+    lock); 0 before the first.
 
     Only true while the sequence has no per-backend cache (`CACHE 1`, the default of a serial
     column): with a cache, a backend holds ids above the last value it has not handed out yet.
     """
-    if dialect_name(session) == "postgresql":
-        last = await session.scalar(
-            text("SELECT pg_sequence_last_value(pg_get_serial_sequence(:t, 'id')::regclass)"),
-            {"t": table.name},
-        )
+    last: ColumnElement[int]
+    if dialect == "postgresql":
+        sequence = func.pg_get_serial_sequence(table.name, "id")
+        last = func.pg_sequence_last_value(cast(sequence, postgresql.REGCLASS))
     else:
-        last = await session.scalar(select(func.max(table.c.id)))
+        last = select(func.max(table.c.id)).scalar_subquery()
+    return func.coalesce(last, 0)
+
+
+async def last_allocated_id(session: AsyncSession, table: Table) -> int:
+    """`last_allocated_id_sql`, read now."""
+    last = await session.scalar(select(last_allocated_id_sql(dialect_name(session), table)))
     return int(last or 0)

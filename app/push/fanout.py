@@ -5,35 +5,54 @@ rows. One `INSERT … SELECT` per alert, no Python loop over recipients. What ev
 (template, data, link) stays on the alert row; severity and expiry are copied from the alert
 (the relay's lanes and the claim's expiry read them without a join).
 
-Measured on 1,000,000 recipients (docs/alerts-ingest.md): the statement is a plain INSERT when
-the alert has no deliveries yet (the usual case: it was created in this transaction), because
-`ON CONFLICT DO NOTHING`'s speculative insertion doubled the per-row cost; a replay into an alert
-that already has deliveries takes the `ON CONFLICT` path and inserts only missing fans.
+Measured on 1,000,000 recipients (docs/alerts-ingest.md "Fan-out speed"), the statement is
+a plain INSERT into a table with one index (the id primary key) and no foreign key:
+- no `(alert_id, openid)` unique index: its second B-tree insert per row was a fifth of the
+  time. One row per (alert, fan) is kept here instead: fan-outs into one alert run one at a
+  time under its row lock, and a replay (the alert has rows already) anti-joins its fans
+  against them;
+- no `ON CONFLICT DO NOTHING`: its speculative insertion doubled the per-row cost;
+- no `ORDER BY`: with one index on a sequence, rows go in as the join yields them (a sort of
+  a million openids only paid off while the `(alert_id, openid)` index existed).
+Per-alert reads find the rows through the id range the alert records (`of_alert`).
 
 An alert `create_alert` added in the caller's current (sub)transaction, with no deliveries yet
-(the ingest API's and the tick rules' case), needs neither the row lock nor the existence
-check: no other transaction can see it, so its fan-out is a plain INSERT without those two
-round trips (`remember_new_alert`). Any other alert takes the locked path.
-
-The rows go in ordered by openid, the order of the `(alert_id, openid)` unique index: every
-index entry then lands on the right-most leaf (an append) instead of a random page, and the
-ids (`nextval` runs above the sort: PostgreSQL evaluates volatile outputs after it) follow the
-same order. PostgreSQL usually gets the order for free from the fan and preference tables'
-openid indexes (a merge anti-join instead of a hash one). Measured on 1,000,000 fans stored in
-random openid order (as real fans are, by subscription time): 4.7 s → 3.2 s; on fans stored
-in openid order (the benchmark's): no slower (docs/alerts-ingest.md "Fan-out speed").
+(the ingest API's and the tick rules' case), needs no row lock and is no replay: no other
+transaction can see it (`remember_new_alert`). Any other alert takes the locked path.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import Select, Table, exists, insert, literal, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    case,
+    exists,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.orm.attributes import set_committed_value
 
-from app.core.db import BigIntPk, UtcDateTime, insert_ignoring_conflicts
+from app.core.db import (
+    BigIntPk,
+    UtcDateTime,
+    dialect_name,
+    in_values,
+    last_allocated_id,
+    last_allocated_id_sql,
+)
 from app.push.errors import AlertNotFoundError, AlertWithoutTemplateError
 from app.push.models import Alert, Delivery
 
@@ -67,23 +86,107 @@ def forget_new_alert(session: AsyncSession, alert_id: int) -> bool:
     return True
 
 
+ALERT = cast(Table, Alert.__table__)
+
+
+def of_alert(alert_id: int) -> ColumnElement[bool]:
+    """The deliveries of one alert: the slice of the primary key its id range names (the
+    range's bounds are scalar subqueries on the alert row), then its own rows in it."""
+    first, last = (
+        select(ALERT.c[name]).where(ALERT.c.id == alert_id).scalar_subquery()
+        for name in ("first_delivery_id", "last_delivery_id")
+    )
+    return and_(DELIVERY.c.id.between(first, last), DELIVERY.c.alert_id == alert_id)
+
+
+def _of_locked_alert(alert: Alert) -> ColumnElement[bool]:
+    """`of_alert` with the bounds of a row this transaction holds (no subqueries)."""
+    first, last = alert.first_delivery_id, alert.last_delivery_id
+    return and_(DELIVERY.c.id.between(first, last), DELIVERY.c.alert_id == alert.id)
+
+
+@dataclass(slots=True)
+class _Target:
+    """An alert about to get deliveries: its row, whether it has some already (a replay: skip
+    the fans that have a row), and an id every new delivery's id will be above."""
+
+    alert: Alert
+    replay: bool
+    below_new_ids: int
+
+
 class FanOutRepository:
-    """SQL of the fan-out (its own module: `repository.py` holds the queue transitions)."""
+    """SQL of the fan-out (its own module: `repository.py` holds the queue transitions).
+
+    The only writer of delivery rows. Each insert runs between `open` and `close`:
+    - `open` locks the alert row (fan-outs into one alert run one at a time; a new alert of
+      this transaction is invisible to others and needs no lock) and reads the delivery id
+      sequence's last value L: every id handed out after that read is above L;
+    - `close` widens the alert's [first, last] id range to cover (L, the sequence's last value
+      now], which holds every row the insert added.
+    So each alert's rows lie in its range, and a replay's anti-join over that slice sees every
+    committed row of the alert: that, with the lock, keeps one row per (alert, fan).
+    """
 
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self.dialect = dialect_name(session)
 
-    async def lock_alert(self, alert_id: int) -> Alert | None:
-        """The alert row, locked until commit: fan-outs into one alert run one at a time."""
-        stmt = select(Alert).where(Alert.id == alert_id).with_for_update(key_share=True)
-        return await self.session.scalar(stmt.execution_options(populate_existing=True))
+    async def lock_alert(self, alert_id: int) -> tuple[Alert, int] | None:
+        """The alert row, locked until commit, and the delivery ids' last value (one statement:
+        the sequence can be read before the lock is granted, any read before the insert will
+        do)."""
+        stmt = (
+            select(Alert, last_allocated_id_sql(self.dialect, DELIVERY))
+            .where(Alert.id == alert_id)
+            .with_for_update(key_share=True, of=Alert)
+        )
+        row = (await self.session.execute(stmt.execution_options(populate_existing=True))).first()
+        return None if row is None else (row[0], int(row[1]))
 
-    async def has_deliveries(self, alert_id: int) -> bool:
-        stmt = select(exists().where(DELIVERY.c.alert_id == alert_id))
-        return bool(await self.session.scalar(stmt))
+    async def open(self, alert_id: int) -> _Target:
+        new = forget_new_alert(self.session, alert_id)
+        if new:  # the identity map holds the row `create_alert` added: `get` sends no query
+            alert = await self.session.get(Alert, alert_id)
+            if alert is None:
+                raise AlertNotFoundError(alert_id)
+            return _Target(alert, False, await last_allocated_id(self.session, DELIVERY))
+        locked = await self.lock_alert(alert_id)
+        if locked is None:
+            raise AlertNotFoundError(alert_id)
+        alert, below = locked
+        return _Target(alert, alert.last_delivery_id is not None, below)
 
-    async def insert_from(self, alert: Alert, recipients: Select[Any], *, replay: bool) -> int:
-        """INSERT … SELECT of the recipients; `replay`: skip fans that already have a row."""
+    async def close(self, target: _Target, added: int) -> None:
+        """Widen the alert's id range over the rows just added (none added: nothing to do)."""
+        if not added:
+            return
+        a = ALERT.c
+        first = literal(target.below_new_ids + 1, BigIntPk)
+        last = last_allocated_id_sql(self.dialect, DELIVERY)
+        stmt = (
+            update(ALERT)
+            .where(a.id == target.alert.id)
+            .values(
+                first_delivery_id=case(
+                    (or_(a.first_delivery_id.is_(None), a.first_delivery_id > first), first),
+                    else_=a.first_delivery_id,
+                ),
+                last_delivery_id=case(
+                    (or_(a.last_delivery_id.is_(None), a.last_delivery_id < last), last),
+                    else_=a.last_delivery_id,
+                ),
+            )
+            .returning(a.first_delivery_id, a.last_delivery_id)
+        )
+        bounds = (await self.session.execute(stmt)).one()
+        # Core UPDATE: tell the identity map's row what it now holds.
+        set_committed_value(target.alert, "first_delivery_id", int(bounds[0]))
+        set_committed_value(target.alert, "last_delivery_id", int(bounds[1]))
+
+    async def insert_from(self, target: _Target, recipients: Select[Any]) -> int:
+        """INSERT … SELECT of the recipients, less the fans that have a row on a replay."""
+        alert = target.alert
         picked = recipients.subquery("recipient")
         next_attempt = picked.c.get("next_attempt_at")
         rows = select(
@@ -92,17 +195,26 @@ class FanOutRepository:
             literal(alert.severity, DELIVERY.c.severity.type),
             next_attempt if next_attempt is not None else literal(None, UtcDateTime()),
             literal(alert.expires_at, UtcDateTime()),
-        ).order_by(picked.c.openid)  # (alert_id, openid) index order: see the module docstring
-        if replay:
-            dialect = self.session.get_bind().dialect.name
-            stmt = insert_ignoring_conflicts(dialect, DELIVERY, ["alert_id", "openid"])
-            # SQLite parses `INSERT … SELECT … FROM t ON CONFLICT` as a join's ON unless the
-            # SELECT has a WHERE clause (documented parsing ambiguity); WHERE true is a no-op.
-            rows = rows.where(true())
-        else:
-            stmt = insert(DELIVERY)
-        result = await self.session.execute(stmt.from_select(COLUMNS, rows))
+        )
+        if target.replay:
+            has_row = exists().where(_of_locked_alert(alert), DELIVERY.c.openid == picked.c.openid)
+            rows = rows.where(~has_row)
+        result = await self.session.execute(insert(DELIVERY).from_select(COLUMNS, rows))
         return int(getattr(result, "rowcount", 0))
+
+    async def insert_rows(self, target: _Target, rows: Sequence[dict[str, Any]]) -> int:
+        """INSERT of listed rows (one per fan: the first wins), less the fans that have a row on
+        a replay."""
+        by_fan = {str(row["openid"]): row for row in reversed(rows)}
+        if target.replay and by_fan:
+            listed = in_values(self.session, DELIVERY.c.openid, list(by_fan))
+            stmt = select(DELIVERY.c.openid).where(_of_locked_alert(target.alert), listed)
+            for openid in (await self.session.scalars(stmt)).all():
+                by_fan.pop(str(openid), None)
+        fresh = [row for row in rows if by_fan.get(str(row["openid"])) is row]
+        if fresh:
+            await self.session.execute(insert(DELIVERY), fresh)
+        return len(fresh)
 
 
 async def insert_deliveries_from_select(
@@ -114,17 +226,26 @@ async def insert_deliveries_from_select(
     it unique) and optionally `next_attempt_at` (when to send, for fans in quiet hours; NULL or
     absent: now). The rows take the alert's template, data, link, severity and expiry, so the
     alert must have been created with its rendered template (`create_alert(template_id=…)`).
-    (alert, openid) is unique: fanning out again into the same alert adds only missing fans.
+    One row per (alert, fan): fanning out again into the same alert adds only missing fans.
     Flushes nothing else and never commits.
     """
     repo = FanOutRepository(session)
-    new = forget_new_alert(session, alert_id)
-    # New: invisible to other transactions and without deliveries, so no lock and no check
-    # (the identity map holds the row `create_alert` added: `get` sends no query).
-    alert = await (session.get(Alert, alert_id) if new else repo.lock_alert(alert_id))
-    if alert is None:
-        raise AlertNotFoundError(alert_id)
-    if alert.template_id is None or alert.data is None:
+    target = await repo.open(alert_id)
+    if target.alert.template_id is None or target.alert.data is None:
         raise AlertWithoutTemplateError(alert_id)
-    replay = not new and await repo.has_deliveries(alert_id)
-    return await repo.insert_from(alert, recipients, replay=replay)
+    added = await repo.insert_from(target, recipients)
+    await repo.close(target, added)
+    return added
+
+
+async def insert_delivery_rows(
+    session: AsyncSession, *, alert_id: int, rows: Sequence[dict[str, Any]]
+) -> int:
+    """Insert listed `pending` deliveries of an alert (each row: `openid` and its own columns);
+    returns how many were added. One row per (alert, fan), as `insert_deliveries_from_select`.
+    """
+    repo = FanOutRepository(session)
+    target = await repo.open(alert_id)
+    added = await repo.insert_rows(target, [{**row, "alert_id": alert_id} for row in rows])
+    await repo.close(target, added)
+    return added

@@ -42,6 +42,7 @@ from app.core.db import (
 )
 from app.core.repository import Repository
 from app.push.constants import CS_LANE, PRODUCER_LOCK_KEYS, DeliveryStatus, Kind
+from app.push.fanout import of_alert
 from app.push.horizon import IdHorizon
 from app.push.models import (
     Alert,
@@ -543,9 +544,7 @@ class QueueRepository:
         ]
         await insert_rows(self.session, DELIVERY_EVENT, rows, key="push.events")
 
-    async def count_by_status(self, **where: Any) -> dict[str, int]:
-        t = self.t
-        conditions = [t.c[name] == value for name, value in where.items()]
+    async def count_by_status(self, *conditions: ColumnElement[bool]) -> dict[str, int]:
         status = self.effective_status()
         stmt = select(status, func.count()).where(*conditions).group_by(status)
         return {str(s): int(n) for s, n in (await self.session.execute(stmt)).all()}
@@ -555,12 +554,8 @@ class DeliveryRepository(Repository[Delivery]):
     async def get(self, delivery_id: int) -> Delivery | None:
         return await self.session.get(Delivery, delivery_id)
 
-    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.session.execute(insert(DELIVERY), list(rows))
-
     async def list_ids_for_alert(self, alert_id: int) -> list[int]:
-        stmt = select(Delivery.id).where(Delivery.alert_id == alert_id).order_by(Delivery.id)
+        stmt = select(Delivery.id).where(of_alert(alert_id)).order_by(Delivery.id)
         return list((await self.session.scalars(stmt)).all())
 
     async def list_lanes(self, ids: Sequence[int]) -> list[tuple[int, str]]:

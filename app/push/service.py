@@ -11,7 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.core.db import insert_ignoring_conflicts, unit_of_work
+from app.core.db import unit_of_work
 from app.core.redis import Redis
 from app.core.security import mask_openid
 from app.core.time import Clock, SystemClock
@@ -20,15 +20,15 @@ from app.push.constants import DeliveryStatus, Kind, PushConfig, Severity
 from app.push.dead_letters import count_dead_letters, list_dead_letters, redrive_dead_letter
 from app.push.errors import AlertNotFoundError, DeliveryNotFoundError, InvalidSeverityError
 from app.push.fanout import (
-    forget_new_alert,
     insert_deliveries_from_select,
+    insert_delivery_rows,
+    of_alert,
     remember_new_alert,
 )
 from app.push.models import Alert, CsMessage
 from app.push.receipts import handle_template_receipt
 from app.push.relay import publish_or_unqueue
 from app.push.repository import (
-    DELIVERY,
     AlertRepository,
     CsMessageRepository,
     DeliveryRepository,
@@ -104,10 +104,8 @@ async def create_deliveries(
     Each row carries its own template and data. A fan-out (the same template for every fan,
     recipients chosen in SQL) uses `insert_deliveries_from_select` instead.
     """
-    forget_new_alert(session, alert.id)  # from now on a fan-out into it may be a replay
     rows = [
         {
-            "alert_id": alert.id,
             "openid": openid,
             "template_id": template_id,
             "data": data,
@@ -117,12 +115,7 @@ async def create_deliveries(
         }
         for openid, data in recipients
     ]
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    stmt = insert_ignoring_conflicts(dialect, DELIVERY, ["alert_id", "openid"])
-    result = await session.execute(stmt.returning(DELIVERY.c.id), rows)
-    return len(result.all())
+    return await insert_delivery_rows(session, alert_id=alert.id, rows=rows)
 
 
 async def publish_now(
@@ -199,7 +192,7 @@ async def get_alert_status(session: AsyncSession, alert_id: int) -> AlertStatusR
     alert = await AlertRepository(session).get(alert_id)
     if alert is None:
         raise AlertNotFoundError(alert_id)
-    counts = await queue_repository(session, cs=False).count_by_status(alert_id=alert_id)
+    counts = await queue_repository(session, cs=False).count_by_status(of_alert(alert_id))
     full = {status.value: counts.get(status.value, 0) for status in DeliveryStatus}
     return AlertStatusRead(
         alert_id=alert.id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from app.fans.models import Fan
 from app.push import service
 from app.push.errors import AlertNotFoundError, AlertWithoutTemplateError
 from app.push.models import Alert, Delivery
+from app.push.repository import DeliveryRepository
 from app.push.worker import WorkerContext, run_once
 from tests.push.conftest import FakeWeChat, add_alert, api_error, relay
 
@@ -94,18 +96,32 @@ class TestInsertDeliveriesFromSelect:
         assert (first, again) == (2, 1)
         assert [r.openid for r in await _rows(session, alert.id)] == ["o1", "o2", "o3"]
 
-    async def test_rows_go_in_in_openid_order_whatever_order_the_select_yields(
+    async def test_the_alert_records_the_id_range_of_its_rows(self, session: AsyncSession) -> None:
+        await _fans(session, ["o3", "o1", "o2"])
+        alert = await _alert(session)
+        assert (alert.first_delivery_id, alert.last_delivery_id) == (None, None)
+        await service.insert_deliveries_from_select(
+            session, alert_id=alert.id, recipients=_subscribed(["o1", "o2", "o3"])
+        )
+        ids = [r.id for r in await _rows(session, alert.id)]
+        await session.refresh(alert)
+        assert alert.first_delivery_id is not None
+        assert alert.last_delivery_id is not None
+        assert alert.first_delivery_id <= min(ids)
+        assert max(ids) <= alert.last_delivery_id
+        assert (await service.get_alert_status(session, alert.id)).total == 3
+
+    async def test_an_alert_without_rows_has_no_range_and_counts_none(
         self, session: AsyncSession
     ) -> None:
-        # Fans stored out of openid order (as real ones are): the ids, given in insert order,
-        # follow the (alert_id, openid) index order, so each index entry is an append.
-        await _fans(session, ["o3", "o1", "o4", "o2"])
+        await _fans(session, ["o1"])
         alert = await _alert(session)
-        await service.insert_deliveries_from_select(
-            session, alert_id=alert.id, recipients=_subscribed(["o1", "o2", "o3", "o4"])
+        added = await service.insert_deliveries_from_select(
+            session, alert_id=alert.id, recipients=_subscribed([])
         )
-        stmt = select(Delivery.openid).where(Delivery.alert_id == alert.id).order_by(Delivery.id)
-        assert list(await session.scalars(stmt)) == ["o1", "o2", "o3", "o4"]
+        await session.refresh(alert)
+        assert (added, alert.first_delivery_id, alert.last_delivery_id) == (0, None, None)
+        assert (await service.get_alert_status(session, alert.id)).total == 0
 
     async def test_an_unknown_alert_is_refused(self, session: AsyncSession) -> None:
         await _fans(session, ["o1"])
@@ -142,8 +158,8 @@ class Statements:
 
 
 def _guards(sent: Sequence[str]) -> list[str]:
-    """The alert lock and the existence check of the locked path."""
-    return [q for q in sent if q.endswith("FOR NO KEY UPDATE") or "EXISTS" in q]
+    """The alert lock of the locked path and the anti-join of a replay."""
+    return [q for q in sent if "FOR NO KEY UPDATE" in q or "NOT (EXISTS" in q]
 
 
 class TestNewAlertFastPath:
@@ -161,7 +177,7 @@ class TestNewAlertFastPath:
                 )
             assert added == 2
             assert _guards(sent) == []
-            assert len(sent) == 1  # the INSERT … SELECT alone
+            assert len(sent) == 3  # the id sequence's last value, the INSERT, the alert's range
             with Statements(engine) as sent:  # a replay in the same transaction: checked
                 again = await service.insert_deliveries_from_select(
                     session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
@@ -181,7 +197,7 @@ class TestNewAlertFastPath:
                     session, alert_id=alert.id, recipients=_subscribed(["o1"])
                 )
             await session.commit()
-        assert len(_guards(sent)) == 2
+        assert len(_guards(sent)) == 1  # locked; no rows yet, so no anti-join
 
     async def test_rows_added_by_create_deliveries_first_make_it_a_replay(
         self, sessionmaker: async_sessionmaker[AsyncSession]
@@ -211,6 +227,74 @@ class TestNewAlertFastPath:
                 )
             assert await session.scalar(select(func.count()).select_from(Delivery)) == 0
             await session.rollback()
+
+
+class TestOneRowPerFanAcrossTransactions:
+    """No unique index: the alert's row lock and the replay's anti-join keep one row per fan,
+    and the alert's id range holds its rows however producers interleave (PostgreSQL)."""
+
+    async def _committed_alert(self, sessionmaker: async_sessionmaker[AsyncSession]) -> int:
+        async with unit_of_work(sessionmaker) as session:
+            return (await _alert(session)).id
+
+    async def test_concurrent_fan_outs_into_one_alert_add_each_fan_once(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with unit_of_work(sessionmaker) as session:
+            await _fans(session, ["o1", "o2", "o3"])
+        alert_id = await self._committed_alert(sessionmaker)
+        async with sessionmaker() as first:
+            added_first = await service.insert_deliveries_from_select(
+                first, alert_id=alert_id, recipients=_subscribed(["o1", "o2"])
+            )
+
+            async def second() -> int:
+                async with unit_of_work(sessionmaker) as session:
+                    return await service.insert_deliveries_from_select(
+                        session, alert_id=alert_id, recipients=_subscribed(["o1", "o2", "o3"])
+                    )
+
+            racing = asyncio.create_task(second())
+            await asyncio.sleep(0.3)
+            assert not racing.done()  # waits for the alert's row lock
+            await first.commit()
+            added_second = await asyncio.wait_for(racing, 5)
+        assert (added_first, added_second) == (2, 1)
+        async with sessionmaker() as session:
+            assert [r.openid for r in await _rows(session, alert_id)] == ["o1", "o2", "o3"]
+
+    async def test_interleaved_producers_each_count_exactly_their_own_rows(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        fans = [f"o{i:03d}" for i in range(60)]
+        async with unit_of_work(sessionmaker) as session:
+            await _fans(session, fans)
+        alerts = [await self._committed_alert(sessionmaker) for _ in range(3)]
+        sessions = [sessionmaker() for _ in alerts]
+        expected: dict[int, set[str]] = {a: set() for a in alerts}
+        try:
+            # Round robin: each producer's ids are spread among the others' (open transactions).
+            for start in range(0, 60, 10):
+                for alert_id, session in zip(alerts, sessions, strict=True):
+                    batch = fans[start : start + 10 + alert_id % 3]
+                    await service.insert_deliveries_from_select(
+                        session, alert_id=alert_id, recipients=_subscribed(batch)
+                    )
+                    expected[alert_id] |= set(batch)
+            for session in sessions[:-1]:
+                await session.commit()
+            await sessions[-1].rollback()  # the last producer's rows never land
+        finally:
+            for session in sessions:
+                await session.close()
+        del expected[alerts[-1]]
+        async with sessionmaker() as session:
+            for alert_id, openids in expected.items():
+                assert (await service.get_alert_status(session, alert_id)).total == len(openids)
+                ids = await DeliveryRepository(session).list_ids_for_alert(alert_id)
+                assert sorted(r.id for r in await _rows(session, alert_id)) == ids
+                assert {r.openid for r in await _rows(session, alert_id)} == openids
+            assert (await service.get_alert_status(session, alerts[-1])).total == 0
 
 
 class TestFanOutRowsDownstream:
@@ -267,7 +351,7 @@ class TestFanOutRowsDownstream:
 
 @pytest.mark.embedded
 async def test_both_insert_paths_run_on_sqlite(tmp_path: Path) -> None:
-    """The embedded default (SQLite): plain INSERT for a new alert, ON CONFLICT for a replay."""
+    """The embedded default (SQLite): a new alert's INSERT, a replay's anti-join, the range."""
     lite = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'fanout.sqlite'}")
     await run_on_engine(lite, "upgrade", "head")
     try:
@@ -283,7 +367,6 @@ async def test_both_insert_paths_run_on_sqlite(tmp_path: Path) -> None:
             await session.commit()
             assert (first, again) == (2, 1)
             assert [r.openid for r in await _rows(session, alert.id)] == ["o1", "o2", "o3"]
-            by_id = select(Delivery.openid).order_by(Delivery.id)
-            assert list(await session.scalars(by_id)) == ["o1", "o2", "o3"]
+            assert (await service.get_alert_status(session, alert.id)).total == 3
     finally:
         await lite.dispose()

@@ -35,6 +35,33 @@ class TestCreateDeliveries:
             session, alert=alert, template_id="T", recipients=recipients
         ) == 0  # fmt: skip
 
+    async def test_a_fan_listed_twice_gets_the_first_row_only(self, session):
+        alert = await service.create_alert(
+            session, alert_type="trade_fill", severity="transactional", payload={}
+        )
+        recipients = [("o1", {"thing1": "first"}), ("o2", {"thing1": "y"}), ("o1", {"thing1": "2"})]
+        assert await service.create_deliveries(
+            session, alert=alert, template_id="T", recipients=recipients
+        ) == 2  # fmt: skip
+        rows = (await session.scalars(select(Delivery).where(Delivery.alert_id == alert.id))).all()
+        assert sorted((r.openid, r.data["thing1"]) for r in rows) == [("o1", "first"), ("o2", "y")]
+
+    async def test_a_replay_of_a_committed_alert_adds_only_new_fans(self, sessionmaker):
+        async with unit_of_work(sessionmaker) as session:
+            alert = await service.create_alert(
+                session, alert_type="trade_fill", severity="transactional", payload={}
+            )
+            await service.create_deliveries(
+                session, alert=alert, template_id="T", recipients=[("o1", {"thing1": "x"})]
+            )
+        async with unit_of_work(sessionmaker) as session:
+            again = [("o1", {"thing1": "x"}), ("o2", {"thing1": "y"})]
+            added = await service.create_deliveries(
+                session, alert=alert, template_id="T", recipients=again
+            )
+            status = await service.get_alert_status(session, alert.id)
+        assert (added, status.total) == (1, 2)
+
     async def test_unknown_severity_is_refused(self, session):
         with pytest.raises(InvalidSeverityError):
             await service.create_alert(session, alert_type="x", severity="urgent", payload={})
