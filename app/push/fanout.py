@@ -33,6 +33,7 @@ from sqlalchemy import (
     Select,
     Table,
     and_,
+    bindparam,
     case,
     exists,
     insert,
@@ -49,8 +50,8 @@ from app.core.db import (
     BigIntPk,
     UtcDateTime,
     dialect_name,
+    execute_hot,
     in_values,
-    last_allocated_id,
     last_allocated_id_sql,
 )
 from app.push.errors import AlertNotFoundError, AlertWithoutTemplateError
@@ -87,6 +88,7 @@ def forget_new_alert(session: AsyncSession, alert_id: int) -> bool:
 
 
 ALERT = cast(Table, Alert.__table__)
+_WIDEN_RANGE = "push.fanout.widen_range"
 
 
 def of_alert(alert_id: int) -> ColumnElement[bool]:
@@ -105,6 +107,12 @@ def _of_locked_alert(alert: Alert) -> ColumnElement[bool]:
     return and_(DELIVERY.c.id.between(first, last), DELIVERY.c.alert_id == alert.id)
 
 
+def first_new_delivery_id(session: AsyncSession) -> ColumnElement[int]:
+    """SQL: a bound below every delivery id handed out after it is evaluated (the sequence's
+    last value + 1)."""
+    return last_allocated_id_sql(dialect_name(session), DELIVERY) + 1
+
+
 @dataclass(slots=True)
 class _Target:
     """An alert about to get deliveries: its row, whether it has some already (a replay: skip
@@ -119,9 +127,10 @@ class FanOutRepository:
     """SQL of the fan-out (its own module: `repository.py` holds the queue transitions).
 
     The only writer of delivery rows. Each insert runs between `open` and `close`:
-    - `open` locks the alert row (fan-outs into one alert run one at a time; a new alert of
-      this transaction is invisible to others and needs no lock) and reads the delivery id
-      sequence's last value L: every id handed out after that read is above L;
+    - `open` locks the alert row (fan-outs into one alert run one at a time) and reads the
+      delivery id sequence's last value L in the same statement: every id handed out after
+      that read is above L. A new alert of this transaction is invisible to others and needs
+      no lock, and `create_alert` read L as it inserted the row (`first_new_delivery_id`);
     - `close` widens the alert's [first, last] id range to cover (L, the sequence's last value
       now], which holds every row the insert added.
     So each alert's rows lie in its range, and a replay's anti-join over that slice sees every
@@ -150,7 +159,8 @@ class FanOutRepository:
             alert = await self.session.get(Alert, alert_id)
             if alert is None:
                 raise AlertNotFoundError(alert_id)
-            return _Target(alert, False, await last_allocated_id(self.session, DELIVERY))
+            # `create_alert` set the range's low end as it inserted the alert: no read here.
+            return _Target(alert, False, int(alert.first_delivery_id or 1) - 1)
         locked = await self.lock_alert(alert_id)
         if locked is None:
             raise AlertNotFoundError(alert_id)
@@ -158,15 +168,24 @@ class FanOutRepository:
         return _Target(alert, alert.last_delivery_id is not None, below)
 
     async def close(self, target: _Target, added: int) -> None:
-        """Widen the alert's id range over the rows just added (none added: nothing to do)."""
+        """Widen the alert's id range over the rows just added (none added: nothing to do).
+        One small statement per ingested alert: run compiled once (`execute_hot`)."""
         if not added:
             return
+        values = {"alert_id": target.alert.id, "first": target.below_new_ids + 1}
+        rows = await execute_hot(self.session, _WIDEN_RANGE, self._widen_range, values)
+        first, last = (int(bound) for bound in rows[0])
+        # Core UPDATE: tell the identity map's row what it now holds.
+        set_committed_value(target.alert, "first_delivery_id", first)
+        set_committed_value(target.alert, "last_delivery_id", last)
+
+    def _widen_range(self) -> Any:
         a = ALERT.c
-        first = literal(target.below_new_ids + 1, BigIntPk)
+        first = bindparam("first", type_=BigIntPk)
         last = last_allocated_id_sql(self.dialect, DELIVERY)
-        stmt = (
+        return (
             update(ALERT)
-            .where(a.id == target.alert.id)
+            .where(a.id == bindparam("alert_id", type_=BigIntPk))
             .values(
                 first_delivery_id=case(
                     (or_(a.first_delivery_id.is_(None), a.first_delivery_id > first), first),
@@ -179,10 +198,6 @@ class FanOutRepository:
             )
             .returning(a.first_delivery_id, a.last_delivery_id)
         )
-        bounds = (await self.session.execute(stmt)).one()
-        # Core UPDATE: tell the identity map's row what it now holds.
-        set_committed_value(target.alert, "first_delivery_id", int(bounds[0]))
-        set_committed_value(target.alert, "last_delivery_id", int(bounds[1]))
 
     async def insert_from(self, target: _Target, recipients: Select[Any]) -> int:
         """INSERT … SELECT of the recipients, less the fans that have a row on a replay."""

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    FetchedValue,
     ForeignKey,
     Index,
     Integer,
@@ -47,9 +48,11 @@ class Alert(Base):
     data: Mapped[dict[str, str] | None] = mapped_column(JsonType)
     url: Mapped[str | None] = mapped_column(String(1024))
     # Every delivery of this alert has an id in [first, last] (rows of other alerts may too:
-    # filter on alert_id as well); NULL: none yet. Kept by `push.fanout`, the only writer of
-    # delivery rows, so per-alert reads scan a slice of the primary key (no alert_id index).
-    first_delivery_id: Mapped[int | None] = mapped_column(BigInteger)
+    # filter on alert_id as well). `first` is set as the alert is inserted (the delivery id
+    # sequence's value then + 1), `last` by each insert of its deliveries (NULL: none yet), both
+    # by `push.fanout`, the only writer of delivery rows, so per-alert reads scan a slice of
+    # the primary key (no alert_id index).
+    first_delivery_id: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
     last_delivery_id: Mapped[int | None] = mapped_column(BigInteger)
 
 

@@ -20,6 +20,7 @@ from app.push.constants import DeliveryStatus, Kind, PushConfig, Severity
 from app.push.dead_letters import count_dead_letters, list_dead_letters, redrive_dead_letter
 from app.push.errors import AlertNotFoundError, DeliveryNotFoundError, InvalidSeverityError
 from app.push.fanout import (
+    first_new_delivery_id,
     insert_deliveries_from_select,
     insert_delivery_rows,
     of_alert,
@@ -85,6 +86,9 @@ async def create_alert(
         template_id=template_id,
         data=data,
         url=url,
+        # Every delivery id handed out from now on is above the sequence's value now: the low
+        # end of the alert's delivery id range, read by the INSERT (no round trip of its own).
+        first_delivery_id=first_new_delivery_id(session),
     )
     added = await AlertRepository(session).add(alert)
     remember_new_alert(session, added.id)  # its first fan-out skips the lock and the check
