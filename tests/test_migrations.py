@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -54,23 +55,31 @@ def test_revision_files_follow_the_naming_rule() -> None:
         assert re.match(r"^\d{4}-\d{2}-\d{2}-\d{4}_[a-z0-9_]+$", stem), path.name
 
 
-async def test_postgres_upgrade_downgrade_upgrade() -> None:
+async def _on_postgres(check: Callable[[AsyncEngine], Awaitable[None]]) -> None:
     name = f"{TEST_DB_NAME}_migrations"
     await recreate_database(name)
     engine = create_engine(pg_url(name), pool_size=2)
     try:
-        await _round_trip(engine)
+        await check(engine)
     finally:
         await engine.dispose()
+
+
+async def _on_sqlite(path: Path, check: Callable[[AsyncEngine], Awaitable[None]]) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        await check(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_postgres_upgrade_downgrade_upgrade() -> None:
+    await _on_postgres(_round_trip)
 
 
 @pytest.mark.embedded
 async def test_sqlite_upgrade_downgrade_upgrade(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'migrations.db'}")
-    try:
-        await _round_trip(engine)
-    finally:
-        await engine.dispose()
+    await _on_sqlite(tmp_path / "migrations.db", _round_trip)
 
 
 async def _delivery_range_upgrade(engine: AsyncEngine) -> None:
@@ -110,19 +119,9 @@ async def _delivery_range_upgrade(engine: AsyncEngine) -> None:
 
 
 async def test_postgres_delivery_range_upgrade() -> None:
-    name = f"{TEST_DB_NAME}_migrations"
-    await recreate_database(name)
-    engine = create_engine(pg_url(name), pool_size=2)
-    try:
-        await _delivery_range_upgrade(engine)
-    finally:
-        await engine.dispose()
+    await _on_postgres(_delivery_range_upgrade)
 
 
 @pytest.mark.embedded
 async def test_sqlite_delivery_range_upgrade(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'range.db'}")
-    try:
-        await _delivery_range_upgrade(engine)
-    finally:
-        await engine.dispose()
+    await _on_sqlite(tmp_path / "range.db", _delivery_range_upgrade)
