@@ -277,6 +277,11 @@ class Audience:
     # A topic naming a category narrows the audience to fans who keep that category on.
     category: Category | None = None
 
+    @property
+    def few(self) -> bool:
+        """A short list (listed fans, one customer's bound fans), not a topic or segment."""
+        return self.openids is not None or self.customer is not None
+
 
 @dataclass(frozen=True, slots=True)
 class Rules:

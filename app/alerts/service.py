@@ -173,8 +173,9 @@ async def fan_out(
         data=rendered.data,
         url=rendered.url,
     )
+    audience = prepared.audience
     count = await push_service.insert_deliveries_from_select(
-        session, alert_id=alert.id, recipients=recipients(prepared.audience, rules)
+        session, alert_id=alert.id, recipients=recipients(audience, rules), few=audience.few
     )
     log.info(
         "alerts.fan_out",

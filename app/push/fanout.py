@@ -36,6 +36,7 @@ from sqlalchemy import (
     bindparam,
     case,
     exists,
+    func,
     insert,
     literal,
     or_,
@@ -113,6 +114,28 @@ def first_new_delivery_id(session: AsyncSession) -> ColumnElement[int]:
     return last_allocated_id_sql(dialect_name(session), DELIVERY) + 1
 
 
+def _widened(first: ColumnElement[Any], last: ColumnElement[Any]) -> dict[str, Any]:
+    """SET values of an alert's id range widened to cover [first, last] (last NULL: only
+    first)."""
+    a = ALERT.c
+    return {
+        "first_delivery_id": case(
+            (or_(a.first_delivery_id.is_(None), a.first_delivery_id > first), first),
+            else_=a.first_delivery_id,
+        ),
+        "last_delivery_id": case(
+            (or_(a.last_delivery_id.is_(None), a.last_delivery_id < last), last),
+            else_=a.last_delivery_id,
+        ),
+    }
+
+
+def _hold_range(alert: Alert, first: int, last: int) -> None:
+    """A Core UPDATE changed the alert's range: tell the identity map's row what it holds."""
+    set_committed_value(alert, "first_delivery_id", int(first))
+    set_committed_value(alert, "last_delivery_id", int(last))
+
+
 @dataclass(slots=True)
 class _Target:
     """An alert about to get deliveries: its row, whether it has some already (a replay: skip
@@ -121,6 +144,7 @@ class _Target:
     alert: Alert
     replay: bool
     below_new_ids: int
+    range_done: bool = False  # the insert widened the range itself (`insert_from(few=True)`)
 
 
 class FanOutRepository:
@@ -170,37 +194,35 @@ class FanOutRepository:
     async def close(self, target: _Target, added: int) -> None:
         """Widen the alert's id range over the rows just added (none added: nothing to do).
         One small statement per ingested alert: run compiled once (`execute_hot`)."""
-        if not added:
+        if not added or target.range_done:
             return
         values = {"alert_id": target.alert.id, "first": target.below_new_ids + 1}
         rows = await execute_hot(self.session, _WIDEN_RANGE, self._widen_range, values)
-        first, last = (int(bound) for bound in rows[0])
-        # Core UPDATE: tell the identity map's row what it now holds.
-        set_committed_value(target.alert, "first_delivery_id", first)
-        set_committed_value(target.alert, "last_delivery_id", last)
+        first, last = tuple(rows[0])
+        _hold_range(target.alert, first, last)
 
     def _widen_range(self) -> Any:
-        a = ALERT.c
-        first = bindparam("first", type_=BigIntPk)
-        last = last_allocated_id_sql(self.dialect, DELIVERY)
         return (
             update(ALERT)
-            .where(a.id == bindparam("alert_id", type_=BigIntPk))
+            .where(ALERT.c.id == bindparam("alert_id", type_=BigIntPk))
             .values(
-                first_delivery_id=case(
-                    (or_(a.first_delivery_id.is_(None), a.first_delivery_id > first), first),
-                    else_=a.first_delivery_id,
-                ),
-                last_delivery_id=case(
-                    (or_(a.last_delivery_id.is_(None), a.last_delivery_id < last), last),
-                    else_=a.last_delivery_id,
-                ),
+                _widened(
+                    bindparam("first", type_=BigIntPk),
+                    last_allocated_id_sql(self.dialect, DELIVERY),
+                )
             )
-            .returning(a.first_delivery_id, a.last_delivery_id)
+            .returning(ALERT.c.first_delivery_id, ALERT.c.last_delivery_id)
         )
 
-    async def insert_from(self, target: _Target, recipients: Select[Any]) -> int:
-        """INSERT … SELECT of the recipients, less the fans that have a row on a replay."""
+    async def insert_from(
+        self, target: _Target, recipients: Select[Any], *, few: bool = False
+    ) -> int:
+        """INSERT … SELECT of the recipients, less the fans that have a row on a replay.
+
+        `few` (PostgreSQL): one statement inserts and widens the range, `WITH added AS (INSERT
+        … RETURNING id) UPDATE alert …`: a round trip less, and the producers' lock (taken by
+        the INSERT, held to commit) is held one round trip shorter. Only for short lists: the
+        RETURNING tuplestore costs 0.1-0.3 s per million rows, more than the round trip."""
         alert = target.alert
         picked = recipients.subquery("recipient")
         next_attempt = picked.c.get("next_attempt_at")
@@ -214,7 +236,25 @@ class FanOutRepository:
         if target.replay:
             has_row = exists().where(_of_locked_alert(alert), DELIVERY.c.openid == picked.c.openid)
             rows = rows.where(~has_row)
-        result = await self.session.execute(insert(DELIVERY).from_select(COLUMNS, rows))
+        stmt = insert(DELIVERY).from_select(COLUMNS, rows)
+        if few and self.dialect == "postgresql":
+            added = stmt.returning(DELIVERY.c.id).cte("added")
+            count = select(func.count()).select_from(added).scalar_subquery()
+            top = select(func.max(added.c.id)).scalar_subquery()  # NULL: none added
+            first = literal(target.below_new_ids + 1, BigIntPk)
+            widen = (
+                update(ALERT)
+                .where(ALERT.c.id == alert.id)
+                .values(_widened(first, top))
+                .returning(count, ALERT.c.first_delivery_id, ALERT.c.last_delivery_id)
+                .add_cte(added)
+            )
+            inserted, first_id, last_id = (await self.session.execute(widen)).one()
+            if inserted:
+                _hold_range(alert, first_id, last_id)
+            target.range_done = True
+            return int(inserted)
+        result = await self.session.execute(stmt)
         return int(getattr(result, "rowcount", 0))
 
     async def insert_rows(self, target: _Target, rows: Sequence[dict[str, Any]]) -> int:
@@ -233,7 +273,7 @@ class FanOutRepository:
 
 
 async def insert_deliveries_from_select(
-    session: AsyncSession, *, alert_id: int, recipients: Select[Any]
+    session: AsyncSession, *, alert_id: int, recipients: Select[Any], few: bool = False
 ) -> int:
     """Insert one `pending` delivery per recipient of an alert; returns how many were added.
 
@@ -242,13 +282,14 @@ async def insert_deliveries_from_select(
     absent: now). The rows take the alert's template, data, link, severity and expiry, so the
     alert must have been created with its rendered template (`create_alert(template_id=…)`).
     One row per (alert, fan): fanning out again into the same alert adds only missing fans.
-    Flushes nothing else and never commits.
+    `few`: the recipients are a short list (listed fans, one customer's): one statement fewer
+    on PostgreSQL (`FanOutRepository.insert_from`). Flushes nothing else and never commits.
     """
     repo = FanOutRepository(session)
     target = await repo.open(alert_id)
     if target.alert.template_id is None or target.alert.data is None:
         raise AlertWithoutTemplateError(alert_id)
-    added = await repo.insert_from(target, recipients)
+    added = await repo.insert_from(target, recipients, few=few)
     await repo.close(target, added)
     return added
 

@@ -186,6 +186,46 @@ class TestNewAlertFastPath:
             assert again == 0
             assert len(_guards(sent)) == 2
 
+    async def test_a_short_list_inserts_and_widens_the_range_in_one_statement(
+        self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with unit_of_work(sessionmaker) as session:
+            await _fans(session, ["o1", "o2", "o3"])
+            alert = await _alert(session)
+            with Statements(engine) as sent:
+                added = await service.insert_deliveries_from_select(
+                    session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"]), few=True
+                )
+            assert (added, len(sent)) == (2, 1)
+            ids = [r.id for r in await _rows(session, alert.id)]
+            assert alert.first_delivery_id is not None
+            assert alert.last_delivery_id == max(ids)
+            assert alert.first_delivery_id <= min(ids)
+            again = await service.insert_deliveries_from_select(  # a replay: locked, anti-join
+                session, alert_id=alert.id, recipients=_subscribed(["o2", "o3"]), few=True
+            )
+            none = await service.insert_deliveries_from_select(
+                session, alert_id=alert.id, recipients=_subscribed([]), few=True
+            )
+        assert (again, none) == (1, 0)
+        async with sessionmaker() as session:
+            assert [r.openid for r in await _rows(session, alert.id)] == ["o1", "o2", "o3"]
+            assert (await service.get_alert_status(session, alert.id)).total == 3
+
+    async def test_a_short_list_with_nobody_leaves_the_alert_without_rows(
+        self, sessionmaker: async_sessionmaker[AsyncSession]
+    ) -> None:
+        async with unit_of_work(sessionmaker) as session:
+            alert = await _alert(session)
+            added = await service.insert_deliveries_from_select(
+                session, alert_id=alert.id, recipients=_subscribed(["nobody"]), few=True
+            )
+        async with sessionmaker() as session:
+            stored = await session.get(Alert, alert.id)
+            assert stored is not None
+            assert (added, stored.last_delivery_id) == (0, None)
+            assert (await service.get_alert_status(session, alert.id)).total == 0
+
     async def test_an_alert_of_an_earlier_transaction_takes_the_locked_path(
         self, engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession]
     ) -> None:
@@ -363,8 +403,8 @@ async def test_both_insert_paths_run_on_sqlite(tmp_path: Path) -> None:
                 session, alert_id=alert.id, recipients=_subscribed(["o1", "o2"])
             )
             again = await service.insert_deliveries_from_select(
-                session, alert_id=alert.id, recipients=_subscribed(["o2", "o3"])
-            )
+                session, alert_id=alert.id, recipients=_subscribed(["o2", "o3"]), few=True
+            )  # `few` is a PostgreSQL statement: SQLite takes the two-statement path
             await session.commit()
             assert (first, again) == (2, 1)
             assert [r.openid for r in await _rows(session, alert.id)] == ["o1", "o2", "o3"]
