@@ -52,6 +52,8 @@ class Alert(Base):
     # sequence's value then + 1), `last` by each insert of its deliveries (NULL: none yet), both
     # by `push.fanout`, the only writer of delivery rows, so per-alert reads scan a slice of
     # the primary key (no alert_id index).
+    # FetchedValue: the INSERT's RETURNING brings back the SQL expression `create_alert` sets
+    # (else the attribute would be expired after the flush, and reading it would need IO).
     first_delivery_id: Mapped[int | None] = mapped_column(BigInteger, server_default=FetchedValue())
     last_delivery_id: Mapped[int | None] = mapped_column(BigInteger)
 
