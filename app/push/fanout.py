@@ -99,13 +99,16 @@ def of_alert(alert_id: int) -> ColumnElement[bool]:
         select(ALERT.c[name]).where(ALERT.c.id == alert_id).scalar_subquery()
         for name in ("first_delivery_id", "last_delivery_id")
     )
-    return and_(DELIVERY.c.id.between(first, last), DELIVERY.c.alert_id == alert_id)
+    return _in_range(alert_id, first, last)
 
 
 def _of_locked_alert(alert: Alert) -> ColumnElement[bool]:
     """`of_alert` with the bounds of a row this transaction holds (no subqueries)."""
-    first, last = alert.first_delivery_id, alert.last_delivery_id
-    return and_(DELIVERY.c.id.between(first, last), DELIVERY.c.alert_id == alert.id)
+    return _in_range(alert.id, alert.first_delivery_id, alert.last_delivery_id)
+
+
+def _in_range(alert_id: int, first: Any, last: Any) -> ColumnElement[bool]:
+    return and_(DELIVERY.c.id.between(first, last), DELIVERY.c.alert_id == alert_id)
 
 
 def first_new_delivery_id(session: AsyncSession) -> ColumnElement[int]:
@@ -139,24 +142,23 @@ def _hold_range(alert: Alert, first: int, last: int) -> None:
 @dataclass(slots=True)
 class _Target:
     """An alert about to get deliveries: its row, whether it has some already (a replay: skip
-    the fans that have a row), and an id every new delivery's id will be above."""
+    the fans that have a row), and an id no new delivery's id will be below."""
 
     alert: Alert
     replay: bool
-    below_new_ids: int
-    range_done: bool = False  # the insert widened the range itself (`insert_from(few=True)`)
+    first_new_id: int
 
 
 class FanOutRepository:
     """SQL of the fan-out (its own module: `repository.py` holds the queue transitions).
 
-    The only writer of delivery rows. Each insert runs between `open` and `close`:
+    The only writer of delivery rows. Each insert runs after `open` and widens the range:
     - `open` locks the alert row (fan-outs into one alert run one at a time) and reads the
       delivery id sequence's last value L in the same statement: every id handed out after
       that read is above L. A new alert of this transaction is invisible to others and needs
       no lock, and `create_alert` read L as it inserted the row (`first_new_delivery_id`);
-    - `close` widens the alert's [first, last] id range to cover (L, the sequence's last value
-      now], which holds every row the insert added.
+    - each insert then widens the alert's [first, last] id range to cover (L, the sequence's
+      last value now], which holds every row it added.
     So each alert's rows lie in its range, and a replay's anti-join over that slice sees every
     committed row of the alert: that, with the lock, keeps one row per (alert, fan).
     """
@@ -184,22 +186,23 @@ class FanOutRepository:
             if alert is None:
                 raise AlertNotFoundError(alert_id)
             # `create_alert` set the range's low end as it inserted the alert: no read here.
-            return _Target(alert, False, int(alert.first_delivery_id or 1) - 1)
+            return _Target(alert, False, alert.first_delivery_id or 1)
         locked = await self.lock_alert(alert_id)
         if locked is None:
             raise AlertNotFoundError(alert_id)
-        alert, below = locked
-        return _Target(alert, alert.last_delivery_id is not None, below)
+        alert, last_id = locked
+        return _Target(alert, alert.last_delivery_id is not None, last_id + 1)
 
-    async def close(self, target: _Target, added: int) -> None:
-        """Widen the alert's id range over the rows just added (none added: nothing to do).
-        One small statement per ingested alert: run compiled once (`execute_hot`)."""
-        if not added or target.range_done:
-            return
-        values = {"alert_id": target.alert.id, "first": target.below_new_ids + 1}
+    async def _widen(self, target: _Target, added: int) -> int:
+        """Widen the alert's id range over the rows just added (none added: nothing to do);
+        returns `added`. One small statement per insert: run compiled once (`execute_hot`)."""
+        if not added:
+            return 0
+        values = {"alert_id": target.alert.id, "first": target.first_new_id}
         rows = await execute_hot(self.session, _WIDEN_RANGE, self._widen_range, values)
         first, last = tuple(rows[0])
         _hold_range(target.alert, first, last)
+        return added
 
     def _widen_range(self) -> Any:
         return (
@@ -217,7 +220,8 @@ class FanOutRepository:
     async def insert_from(
         self, target: _Target, recipients: Select[Any], *, few: bool = False
     ) -> int:
-        """INSERT … SELECT of the recipients, less the fans that have a row on a replay.
+        """INSERT … SELECT of the recipients, less the fans that have a row on a replay; the
+        alert's range widened over them.
 
         `few` (PostgreSQL): one statement inserts and widens the range, `WITH added AS (INSERT
         … RETURNING id) UPDATE alert …`: a round trip less, and the producers' lock (taken by
@@ -241,7 +245,7 @@ class FanOutRepository:
             added = stmt.returning(DELIVERY.c.id).cte("added")
             count = select(func.count()).select_from(added).scalar_subquery()
             top = select(func.max(added.c.id)).scalar_subquery()  # NULL: none added
-            first = literal(target.below_new_ids + 1, BigIntPk)
+            first = literal(target.first_new_id, BigIntPk)
             widen = (
                 update(ALERT)
                 .where(ALERT.c.id == alert.id)
@@ -252,14 +256,13 @@ class FanOutRepository:
             inserted, first_id, last_id = (await self.session.execute(widen)).one()
             if inserted:
                 _hold_range(alert, first_id, last_id)
-            target.range_done = True
             return int(inserted)
         result = await self.session.execute(stmt)
-        return int(getattr(result, "rowcount", 0))
+        return await self._widen(target, int(getattr(result, "rowcount", 0)))
 
     async def insert_rows(self, target: _Target, rows: Sequence[dict[str, Any]]) -> int:
         """INSERT of listed rows (one per fan: the first wins), less the fans that have a row on
-        a replay."""
+        a replay; the alert's range widened over them."""
         by_fan = {str(row["openid"]): row for row in reversed(rows)}
         if target.replay and by_fan:
             listed = in_values(self.session, DELIVERY.c.openid, list(by_fan))
@@ -269,7 +272,7 @@ class FanOutRepository:
         fresh = [row for row in rows if by_fan.get(str(row["openid"])) is row]
         if fresh:
             await self.session.execute(insert(DELIVERY), fresh)
-        return len(fresh)
+        return await self._widen(target, len(fresh))
 
 
 async def insert_deliveries_from_select(
@@ -289,9 +292,7 @@ async def insert_deliveries_from_select(
     target = await repo.open(alert_id)
     if target.alert.template_id is None or target.alert.data is None:
         raise AlertWithoutTemplateError(alert_id)
-    added = await repo.insert_from(target, recipients, few=few)
-    await repo.close(target, added)
-    return added
+    return await repo.insert_from(target, recipients, few=few)
 
 
 async def insert_delivery_rows(
@@ -302,6 +303,4 @@ async def insert_delivery_rows(
     """
     repo = FanOutRepository(session)
     target = await repo.open(alert_id)
-    added = await repo.insert_rows(target, [{**row, "alert_id": alert_id} for row in rows])
-    await repo.close(target, added)
-    return added
+    return await repo.insert_rows(target, [{**row, "alert_id": alert_id} for row in rows])
